@@ -1,0 +1,31 @@
+# Two commands matter: `make dashboard` and `make test`. Each installs what it needs first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8866
+PYTEST_ARGS ?=
+
+.PHONY: install dashboard test lint benchmark clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e ".[dev]"
+	touch $@
+
+dashboard: install
+	$(VENV)/bin/voila notebooks/dashboards --no-browser --Voila.ip=$(HOST) --port=$(PORT)
+
+test: install
+	$(PY) -m ruff check lab widgets tests benchmarks
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(PY) -m ruff check --fix lab widgets tests benchmarks
+	$(PY) -m ruff format lab widgets tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-output
