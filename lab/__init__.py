@@ -16,7 +16,19 @@ from lab.errors import (
     ModelUnavailableError,
     UnknownModelError,
 )
-from lab.results import AlignmentChunk, Recognition, RoundTrip, Scores, Segment, SentenceSynthesis, Synthesis
+from lab.metrics import corpus_scores, score
+from lab.noise import add_noise, speed_perturb
+from lab.results import (
+    AlignmentChunk,
+    Recognition,
+    RoundTrip,
+    Scores,
+    Segment,
+    SentenceSynthesis,
+    Synthesis,
+)
+from lab.roundtrip import clear_cache, degrade, roundtrip, synthesize
+from lab.text import check_text, normalize_for_scoring, split_sentences
 
 __all__ = [
     "AlignmentChunk",
@@ -34,4 +46,15 @@ __all__ = [
     "SentenceSynthesis",
     "Synthesis",
     "UnknownModelError",
+    "add_noise",
+    "check_text",
+    "clear_cache",
+    "corpus_scores",
+    "degrade",
+    "normalize_for_scoring",
+    "roundtrip",
+    "score",
+    "speed_perturb",
+    "split_sentences",
+    "synthesize",
 ]

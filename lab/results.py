@@ -159,6 +159,8 @@ class Scores:
     """The recogniser's own confidence (mean log-prob of its CTC path), where it has one."""
     perplexity_reference: float | None = None
     perplexity_hypothesis: float | None = None
+    notes: tuple[str, ...] = ()
+    """Notices about the scoring, e.g. why perplexity is missing."""
 
     @property
     def reference_words(self) -> list[str]:
@@ -174,7 +176,7 @@ class Scores:
         out: list[tuple[str, str | None, str | None]] = []
         for c in self.alignment:
             if c.kind in ("equal", "substitute"):
-                for r, h in zip(ref[c.ref_start : c.ref_end], hyp[c.hyp_start : c.hyp_end]):
+                for r, h in zip(ref[c.ref_start : c.ref_end], hyp[c.hyp_start : c.hyp_end], strict=True):
                     out.append((c.kind, r, h))
             elif c.kind == "delete":
                 out.extend(("delete", r, None) for r in ref[c.ref_start : c.ref_end])

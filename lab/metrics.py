@@ -1,0 +1,114 @@
+"""Scores for one reference/hypothesis pair: jiwer for WER, CER and the word alignment; sacrebleu for
+BLEU and chrF; optionally the perplexity of both texts under a small causal language model."""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+
+import jiwer
+import sacrebleu
+
+from lab.errors import InvalidTextError, LabError
+from lab.results import AlignmentChunk, Recognition, Scores
+from lab.text import normalize_for_scoring
+
+
+def score(
+    reference: str,
+    hypothesis: str | Recognition,
+    *,
+    language_model: str | Path | None = None,
+) -> Scores:
+    """Compare what was meant with what was heard, after :func:`lab.text.normalize_for_scoring`.
+
+    ``hypothesis`` may be a :class:`Recognition`: its confidence is then carried into the scores.
+    ``language_model`` (hub id or folder of a causal LM) adds perplexities; when it cannot be
+    loaded they stay None and ``notes`` says why.
+    """
+    confidence = None
+    if isinstance(hypothesis, Recognition):
+        confidence = hypothesis.confidence
+        hypothesis = hypothesis.text
+    ref = normalize_for_scoring(reference)
+    hyp = normalize_for_scoring(hypothesis)
+    if not ref:
+        raise InvalidTextError(
+            "The reference has no words left after normalisation: give a sentence with words."
+        )
+    words = jiwer.process_words(ref, hyp)
+    chars = jiwer.process_characters(ref, hyp)
+    alignment = tuple(
+        AlignmentChunk(c.type, c.ref_start_idx, c.ref_end_idx, c.hyp_start_idx, c.hyp_end_idx)
+        for c in words.alignments[0]
+    )
+    notes: list[str] = []
+    ppl_ref = ppl_hyp = None
+    if language_model is not None:
+        try:
+            ppl_ref = perplexity(ref, language_model)
+            ppl_hyp = perplexity(hyp, language_model) if hyp else None
+        except LabError as exc:
+            notes.append(f"Perplexity skipped: {exc}")
+    return Scores(
+        reference=ref,
+        hypothesis=hyp,
+        wer=float(words.wer),
+        cer=float(chars.cer),
+        bleu=float(sacrebleu.sentence_bleu(hyp, [ref]).score),
+        chrf=float(sacrebleu.sentence_chrf(hyp, [ref]).score),
+        hits=int(words.hits),
+        substitutions=int(words.substitutions),
+        deletions=int(words.deletions),
+        insertions=int(words.insertions),
+        alignment=alignment,
+        confidence=confidence,
+        perplexity_reference=ppl_ref,
+        perplexity_hypothesis=ppl_hyp,
+        notes=tuple(notes),
+    )
+
+
+def corpus_scores(references: list[str], hypotheses: list[str]) -> dict[str, float]:
+    """Corpus-level WER/CER (errors over all words, not a mean of sentence rates), BLEU and chrF."""
+    if len(references) != len(hypotheses) or not references:
+        raise ValueError("references and hypotheses must be non-empty lists of equal length")
+    refs = [normalize_for_scoring(r) for r in references]
+    hyps = [normalize_for_scoring(h) for h in hypotheses]
+    return {
+        "wer": float(jiwer.wer(refs, hyps)),
+        "cer": float(jiwer.cer(refs, hyps)),
+        "bleu": float(sacrebleu.corpus_bleu(hyps, [refs]).score),
+        "chrf": float(sacrebleu.corpus_chrf(hyps, [refs]).score),
+    }
+
+
+def perplexity(text: str, language_model: str | Path) -> float:
+    """exp(mean token negative log-likelihood) of ``text`` under a causal language model."""
+    import torch
+
+    model, tokenizer = _load_language_model(str(language_model))
+    ids = tokenizer(text, return_tensors="pt").input_ids
+    if ids.shape[1] < 2:
+        raise InvalidTextError("Perplexity needs at least two tokens of text.")
+    with torch.inference_mode():
+        loss = model(ids, labels=ids).loss
+    return float(math.exp(loss.item()))
+
+
+@lru_cache(maxsize=2)
+def _load_language_model(name: str):  # type: ignore[no-untyped-def]
+    from lab.errors import ModelUnavailableError
+
+    try:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(name)
+        model = AutoModelForCausalLM.from_pretrained(name).eval()
+    except OSError:
+        raise ModelUnavailableError(
+            f"The language model {name!r} is not available here: pass a local folder, or download "
+            "it on a machine with network access."
+        ) from None
+    return model, tokenizer
