@@ -71,7 +71,8 @@ _SCORING = jiwer.Compose(
         # hyphens and dashes separate words ("well-known" is heard as two words)
         jiwer.SubstituteRegexes({r"[-‐‑‒–—]": " "}),
         jiwer.RemovePunctuation(),
-        jiwer.RemoveMultipleSpaces(),
+        # tabs and newlines separate words too (RemoveMultipleSpaces only folds spaces)
+        jiwer.SubstituteRegexes({r"\s+": " "}),
         jiwer.Strip(),
     ]
 )
