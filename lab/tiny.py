@@ -247,3 +247,30 @@ def _train_char_sentencepiece() -> bytes:
         minloglevel=2,
     )
     return model.getvalue()
+
+
+def build_tiny_wavlm_xvector(folder: str | Path) -> Path:
+    """A small random WavLMForXVector (512-d x-vectors) with its feature extractor, for tests of
+    :meth:`lab.voices.Voice.from_recording`."""
+    import torch
+    from transformers import Wav2Vec2FeatureExtractor, WavLMConfig, WavLMForXVector
+
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    config = WavLMConfig(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        conv_dim=(16, 16, 16, 16, 16, 16, 16),
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=2,
+        tdnn_dim=(32, 32, 32, 32, 64),
+        xvector_output_dim=512,
+    )
+    torch.manual_seed(_SEED)
+    WavLMForXVector(_mark(config)).eval().save_pretrained(target)
+    Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, do_normalize=True).save_pretrained(
+        target
+    )
+    return target
