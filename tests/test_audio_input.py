@@ -55,7 +55,7 @@ def test_upload_emits_audio_to_observers(fmt, subtype, tmp_path, monkeypatch):
     assert seen[0].sample_rate == rate
     assert seen[0].duration_s == pytest.approx(0.5, abs=0.02)
     assert view.source == f"upload: clip.{fmt.lower()}"
-    assert "0.5 s" in view.status.value and "error" not in view.status.value
+    assert "0.5 s" in view.status.value and view.status.kind == "ok"
     assert view.upload.value == ()  # the widget's copy is released
     assert os.listdir(tmp_path) == []  # nothing written to disk
 
@@ -65,6 +65,7 @@ def test_visitor_supplied_name_is_never_a_path_and_is_escaped(tmp_path, monkeypa
     view = AudioInput()
     _upload(view, b"not audio at all" * 10, "../../<img src=x onerror=alert(1)>.wav")
     assert view.value is None
+    assert view.status.kind == "error"
     assert "<img" not in view.status.value
     assert "&lt;img src=x onerror=alert(1)&gt;.wav is not readable audio" in view.status.value
     assert os.listdir(tmp_path) == []

@@ -6,13 +6,12 @@ to disk, least of all under the name a visitor's browser supplied.
 
 from __future__ import annotations
 
-import html
-
 import ipywidgets as w
 import traitlets
 
 from lab.audio import MAX_FILE_BYTES, Audio
 from lab.errors import InvalidAudioError, LabError
+from widgets._common import StatusLine
 from widgets.microphone_recorder import MicrophoneRecorder
 
 ACCEPTED = ".wav,.flac,.ogg,.oga,.opus,.mp3,audio/wav,audio/x-wav,audio/flac,audio/ogg,audio/mpeg"
@@ -98,7 +97,7 @@ class AudioInput(w.VBox):
         self.recorder: MicrophoneRecorder | None = (
             MicrophoneRecorder(max_seconds=min(self.max_seconds, 600.0)) if microphone else None
         )
-        self.status = w.HTML(layout=w.Layout(min_height="1.6em"))
+        self.status = StatusLine(layout=w.Layout(min_height="1.6em"))
         row: list[w.Widget] = [self.upload]
         if self.recorder is not None:
             row.append(self.recorder)
@@ -155,21 +154,18 @@ class AudioInput(w.VBox):
             note = f"; {audio.clipped_fraction:.1%} of it is clipped"
         else:
             note = ""
-        self._say(
-            f"Using {label}: {audio.duration_s:.1f} s at {audio.sample_rate} Hz{note}.",
-            error=False,
-        )
+        self._say(f"Using {label}: {audio.duration_s:.1f} s at {audio.sample_rate} Hz{note}.")
         with self.hold_trait_notifications():
             self.source = source
             self.value = audio
 
     def _fail(self, sentence: str) -> None:
-        self._say(sentence, error=True)
-
-    def _say(self, sentence: str, *, error: bool) -> None:
         self.message = sentence
-        colour = "var(--jp-error-color1, #c62828)" if error else "inherit"
-        self.status.value = f'<span style="color:{colour}">{html.escape(sentence)}</span>'
+        self.status.error(sentence)
+
+    def _say(self, sentence: str) -> None:
+        self.message = sentence
+        self.status.ok(sentence)
 
     # --- programmatic use ------------------------------------------------------------------
     def set_audio(self, audio: Audio, source: str = "code") -> None:

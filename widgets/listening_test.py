@@ -16,6 +16,8 @@ import ipywidgets as w
 
 from lab.errors import LabError
 from lab.listening import NATURALNESS_LABELS, Clip, ListeningStore, Session
+from widgets._common import StatusLine, set_visible
+from widgets.audio_player import AudioPlayer
 
 CSV_FILENAME = "listening_ratings.csv"
 
@@ -66,7 +68,7 @@ class ListeningTest(w.VBox):
         self.resume_button = w.Button(description="Resume", icon="history")
         self.progress = w.IntProgress(min=0, max=1, value=0, layout=w.Layout(width="16em"))
         self.progress_label = w.Label()
-        self.player = w.Audio(format="wav", autoplay=False, controls=True, loop=False)
+        self.player = AudioPlayer()
         self.naturalness = w.ToggleButtons(
             options=[(f"{k} {v}", k) for k, v in NATURALNESS_LABELS.items()],
             value=None,
@@ -79,7 +81,7 @@ class ListeningTest(w.VBox):
         self.save_button = w.Button(
             description="Save and next", button_style="success", icon="check"
         )
-        self.status = w.HTML(layout=w.Layout(min_height="1.6em"))
+        self.status = StatusLine(layout=w.Layout(min_height="1.6em"))
         self.results = w.HTML()
 
         questions: list[w.Widget] = []
@@ -161,8 +163,8 @@ class ListeningTest(w.VBox):
 
     def _open(self, session: Session) -> None:
         self.session = session
-        self.start_panel.layout.display = "none"
-        self.rating_panel.layout.display = None
+        set_visible(self.start_panel, False)
+        set_visible(self.rating_panel, True)
         self.results.value = ""
         self._say(f"Session {session.session_id} for {session.rater}.", error=False)
         self._next()
@@ -177,15 +179,15 @@ class ListeningTest(w.VBox):
             self.progress.value = done
             if clip_id is None:
                 self.progress_label.value = f"All {total} clips rated: thank you."
-                self.rating_panel.layout.display = "none"
-                self.start_panel.layout.display = None
-                self.player.value = b""
+                set_visible(self.rating_panel, False)
+                set_visible(self.start_panel, True)
+                self.player.set_audio(None)
                 self.session = None
                 self._refresh_resume_options()
                 self._show_results()
                 return
             self.progress_label.value = f"Clip {done + 1} of {total}"
-            self.player.value = self.store.clip(clip_id).audio.to_wav_bytes()
+            self.player.set_audio(self.store.clip(clip_id).audio)
             self.naturalness.value = None
             self.heard.value = ""
 
@@ -225,5 +227,7 @@ class ListeningTest(w.VBox):
         )
 
     def _say(self, sentence: str, *, error: bool) -> None:
-        colour = "var(--jp-error-color1, #c62828)" if error else "inherit"
-        self.status.value = f'<span style="color:{colour}">{html.escape(sentence)}</span>'
+        if error:
+            self.status.error(sentence)
+        else:
+            self.status.ok(sentence)
