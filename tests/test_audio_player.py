@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import widgets.audio_player
+from lab import Audio
+from widgets._common import measure_wire
+from widgets.audio_player import AudioPlayer
+
+
+def chirp(seconds: float = 1.5, sample_rate: int = 16000) -> Audio:
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    return Audio(0.4 * np.sin(2 * np.pi * (200 + 300 * t) * t), sample_rate)
+
+
+def test_audio_goes_to_the_browser_as_wav_bytes_in_a_binary_buffer():
+    audio = chirp()
+    with measure_wire() as meter:
+        player = AudioPlayer(label="clean")
+        player.set_audio(audio)
+    samples, rate = sf.read(io.BytesIO(player.value))
+    assert rate == 16000
+    assert samples.shape == audio.samples.shape
+    assert np.abs(samples - audio.samples).max() < 1e-3
+    assert player.duration_s == pytest.approx(1.5)
+    # the WAV travels as a buffer (2 bytes a sample), not as a JSON list of numbers
+    assert 48_000 < meter.total_bytes < 60_000
+
+
+def test_set_audio_rewinds_and_none_empties_the_player():
+    player = AudioPlayer(chirp())
+    player.current_time = 0.9  # as the browser would report
+    player.set_audio(chirp(0.5))
+    assert player.current_time == 0.0
+    assert player.duration_s == pytest.approx(0.5)
+    player.set_audio(None)
+    assert player.value == b"" and player.duration_s == 0.0
+
+
+def test_play_range_sends_a_request_clamped_to_the_clip(monkeypatch):
+    player = AudioPlayer(chirp(1.5))
+    sent = []
+    monkeypatch.setattr(player, "send", sent.append)
+    player.play_range(0.25, 0.75)
+    player.play_range(1.2, 9.0)
+    player.seek(-3)
+    assert sent == [
+        {"type": "play_range", "start_s": 0.25, "end_s": 0.75},
+        {"type": "play_range", "start_s": 1.2, "end_s": 1.5},
+        {"type": "seek", "time_s": 0.0},
+    ]
+    assert player.last_request == sent[-1]
+    with pytest.raises(ValueError):
+        player.seek(float("nan"))
+
+
+def test_current_time_reports_reach_python_observers():
+    player = AudioPlayer(chirp())
+    seen = []
+    player.observe(lambda change: seen.append(change["new"]), names="current_time")
+    # what the browser does: set the synced trait from a state message
+    player.set_state({"current_time": 0.4})
+    player.set_state({"current_time": 0.5})
+    assert seen == [0.4, 0.5]
+
+
+def test_the_browser_module_handles_every_request_python_sends():
+    script = (Path(widgets.audio_player.__file__).parent / "audio_player.js").read_text()
+    assert str(AudioPlayer._esm) == script
+    for kind in ("play_range", "seek", "play", "pause"):
+        assert f'"{kind}"' in script
+    assert "throttle_ms" in script and "current_time" in script
+    assert "export default" in script
