@@ -742,9 +742,13 @@ def download(name: str, progress: Callable[[str], None] | None = None) -> list[P
             folders.append(cached)
             continue
         if not hub_reachable():
-            why = "HF_HUB_OFFLINE is set" if hub_offline() else "the hub cannot be reached"
+            why = (
+                "HF_HUB_OFFLINE is set"
+                if hub_offline()
+                else "the Hugging Face hub cannot be reached from this machine"
+            )
             raise ModelUnavailableError(
-                f"Cannot download {request} ({repo_id}): {why} from this machine; run "
+                f"Cannot download {request} ({repo_id}): {why}; run "
                 f"`speechlab models download {request}` on a machine with network and copy its "
                 f"Hugging Face cache ({cache_dir()}) here, or pass a local folder."
             )

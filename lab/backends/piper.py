@@ -77,6 +77,7 @@ class PiperSynthesizer:
         self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()
         self.sample_rate = self._read_sample_rate()
+        self._loaded_voice()  # load now, so the first synthesis is timed on its own
 
     def _read_sample_rate(self) -> int:
         import json

@@ -43,6 +43,7 @@ class PocketSphinxRecognizer:
         self._decoder: Any = None
         # a Decoder holds one utterance at a time
         self._lock = threading.Lock()
+        self._loaded_decoder()  # load now, so the first recognition is timed on its own
 
     def _loaded_decoder(self) -> Any:
         if self._decoder is None:
