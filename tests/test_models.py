@@ -250,3 +250,30 @@ def test_hf_home_is_respected_in_a_fresh_process(tmp_path, tiny):
     ).stdout.split("\n")
     assert out[0] == str(tmp_path / "hub")
     assert out[1] == "True False"
+
+
+def test_unreachable_hub_without_offline_flag_fails_fast(empty_hub, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setattr(models, "_probe", None)
+    started = time.perf_counter()
+    with pytest.raises(ModelUnavailableError, match="cannot be reached") as err:
+        models.get_recognizer("wav2vec2-base-960h")
+    assert "speechlab models download wav2vec2-base-960h" in str(err.value)
+    with pytest.raises(ModelUnavailableError, match="cannot be reached"):
+        models.download("hubert-large-ls960-ft")
+    assert time.perf_counter() - started < 5.0
+
+
+def test_concurrent_requests_share_one_load(tiny):
+    from concurrent.futures import ThreadPoolExecutor
+
+    models.clear_loaded()
+    with ThreadPoolExecutor(4) as pool:
+        loaded = list(pool.map(lambda _: models.get_recognizer(str(tiny.hubert)), range(4)))
+    assert all(r is loaded[0] for r in loaded)
+    assert len([k for k in models.loaded_models() if str(tiny.hubert) in k]) == 1
