@@ -134,11 +134,11 @@ def recognize_job(
     )
 
 
-def synthesize_job(text: str, synthesizer: str | None) -> tuple[Audio, bool]:
+def synthesize_job(text: str, synthesizer: str | None, voice: Any = None) -> tuple[Audio, bool]:
     """Synthesise on a worker (cached per process); returns the audio and whether it is untrained."""
     from lab.roundtrip import synthesize
 
-    synthesis = synthesize(text, synthesizer)
+    synthesis = synthesize(text, synthesizer, voice)
     return synthesis.audio, synthesis.untrained
 
 
@@ -149,6 +149,7 @@ def run_sweep(
     snrs: Sequence[float | None],
     *,
     synthesizer: ModelName | Any | None = None,
+    voice: Any = None,
     noise: str = "white",
     seed: int = 0,
     client: Any = None,
@@ -160,8 +161,9 @@ def run_sweep(
     """Round-trip every sentence at every SNR through every recogniser; yield rows as they finish.
 
     ``recognizers``: registry names, hub ids or local folders (strings or paths). ``snrs``: dB
-    values, None for clean audio. ``seed`` seeds the noise of every job, as in :func:`lab.roundtrip`,
-    so each row equals ``lab.roundtrip(text, synthesizer, recognizer, snr_db=..., seed=seed)``.
+    values, None for clean audio. ``voice``: passed to the synthesizer. ``seed`` seeds the noise
+    of every job, as in :func:`lab.roundtrip`, so each row equals
+    ``lab.roundtrip(text, synthesizer, recognizer, snr_db=..., seed=seed)``.
 
     Locally (no ``client``): ``workers`` processes (default: one per core; 1 runs in this process),
     or threads with ``pool="thread"``. With a dask ``client`` the jobs run on its workers.
@@ -193,13 +195,14 @@ def run_sweep(
                 "worker loads its own copy."
             )
         rows = _run_dask(
-            client, sentence_list, recognizer_names, snr_list, synthesizer, noise, seed,
+            client, sentence_list, recognizer_names, snr_list, synthesizer, voice, noise, seed,
             synthesize_on,
         )  # fmt: skip
     else:
         rows = _run_local(
-            sentence_list, recognizer_names, snr_list, synthesizer, noise, seed, workers, pool
-        )
+            sentence_list, recognizer_names, snr_list, synthesizer, voice, noise, seed, workers,
+            pool,
+        )  # fmt: skip
     try:
         for row in rows:
             report(row)
@@ -274,6 +277,7 @@ def _run_local(
     recognizers: list[str],
     snrs: list[float | None],
     synthesizer: Any,
+    voice: Any,
     noise: str,
     seed: int,
     workers: int | None,
@@ -288,7 +292,7 @@ def _run_local(
     n_workers = max(1, workers if workers is not None else cores)
     if n_workers == 1:
         for index, text in enumerate(sentences):
-            synthesis = synthesize(text, synthesizer)
+            synthesis = synthesize(text, synthesizer, voice)
             for job in _jobs(index, text, recognizers, snrs):
                 yield recognize_job(
                     synthesis.audio, job[1], job[0], job[2], job[3], noise, seed,
@@ -315,7 +319,7 @@ def _run_local(
     try:
         # synthesise here, sentence by sentence, while workers recognise what is ready
         for index, text in enumerate(sentences):
-            synthesis = synthesize(text, synthesizer)
+            synthesis = synthesize(text, synthesizer, voice)
             for job in _jobs(index, text, recognizers, snrs):
                 pending.add(
                     executor.submit(
@@ -341,6 +345,7 @@ def _run_dask(
     recognizers: list[str],
     snrs: list[float | None],
     synthesizer: Any,
+    voice: Any,
     noise: str,
     seed: int,
     synthesize_on: str,
@@ -353,7 +358,7 @@ def _run_dask(
         for index, text in enumerate(sentences):
             if synthesize_on == "workers":
                 synthesized = client.submit(
-                    synthesize_job, text, None if synthesizer is None else str(synthesizer),
+                    synthesize_job, text, None if synthesizer is None else str(synthesizer), voice,
                     pure=False,
                 )  # fmt: skip
                 audio = client.submit(_first, synthesized)
@@ -361,7 +366,7 @@ def _run_dask(
             else:
                 from lab.roundtrip import synthesize
 
-                synthesis = synthesize(text, synthesizer)
+                synthesis = synthesize(text, synthesizer, voice)
                 [audio] = client.scatter([synthesis.audio], hash=False)
                 untrained = synthesis.untrained
             for job in _jobs(index, text, recognizers, snrs):
