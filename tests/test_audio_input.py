@@ -163,3 +163,92 @@ def test_recorder_alone_and_disabled_state():
     assert view.upload.disabled
     with pytest.raises(Exception, match="max_seconds"):
         MicrophoneRecorder(max_seconds=0)
+
+
+_RECORDER_PAGE = """<!doctype html><meta charset="utf-8"><div id="host"></div>
+<script type="module">
+import recorder from "/microphone_recorder.js";
+const state = {recording: null, state: "idle", error: "", max_seconds: %s, disabled: false};
+const listeners = {};
+const fire = (key) => (listeners["change:" + key] || []).forEach((f) => f());
+const model = {
+  get: (key) => state[key],
+  set: (key, value) => {
+    const changes = typeof key === "object" ? key : {[key]: value};
+    for (const [k, v] of Object.entries(changes)) { state[k] = v; fire(k); }
+  },
+  on: (event, f) => { (listeners[event] ||= []).push(f); },
+  save_changes: () => {},
+};
+window.recorderState = state;
+recorder.render({model, el: document.getElementById("host")});
+</script>"""
+
+_READ_RECORDING = """() => {
+  const v = window.recorderState.recording;
+  const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("max_seconds", "stop_after_s"), [(1.0, None), (10.0, 0.8)])
+def test_recorder_js_records_wav_that_lab_reads(tmp_path, max_seconds, stop_after_s):
+    """The real module in Chromium with its fake microphone: the bytes it sends are a WAV file
+    lab.Audio.load reads, as long as the recording (auto-stop or the stop button)."""
+    import base64
+    import functools
+    import http.server
+    import shutil
+    import threading
+    from pathlib import Path
+
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    from browser_support import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    shutil.copy(Path(__file__).parent.parent / "widgets" / "microphone_recorder.js", tmp_path)
+    (tmp_path / "index.html").write_text(_RECORDER_PAGE % max_seconds)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with playwright_api.sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=str(CHROMIUM),
+                args=[
+                    *CHROMIUM_ARGS,
+                    "--use-fake-ui-for-media-stream",
+                    "--use-fake-device-for-media-stream",
+                    "--autoplay-policy=no-user-gesture-required",
+                ],
+            )
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
+            button = page.locator("button.speechlab-record-button")
+            button.wait_for()
+            assert button.inner_text() == "● Record"
+            button.click()
+            page.wait_for_function("window.recorderState.state === 'recording'", timeout=10_000)
+            if stop_after_s is not None:
+                page.wait_for_timeout(stop_after_s * 1000)
+                assert button.inner_text() == "■ Stop"
+                button.click()
+            page.wait_for_function("window.recorderState.recording !== null", timeout=15_000)
+            assert page.evaluate("window.recorderState.error") == ""
+            assert page.evaluate("window.recorderState.state") == "idle"
+            wav = base64.b64decode(page.evaluate(_READ_RECORDING))
+            browser.close()
+    finally:
+        server.shutdown()
+    recorder = MicrophoneRecorder()
+    recorder.set_state({"recording": memoryview(wav)})
+    audio = recorder.audio()
+    assert audio.sample_rate in (44100, 48000)
+    expected = max_seconds if stop_after_s is None else stop_after_s
+    assert expected - 0.05 <= audio.duration_s <= expected + 0.5
+    assert audio.peak > 0.01  # the fake microphone beeps
