@@ -1,0 +1,126 @@
+"""Helpers for the browser tests: a Voilà server on a free loopback port, and Debian's Chromium.
+
+Playwright never downloads a browser here: it drives the system Chromium at ``/usr/bin/chromium``
+(``apt-get install chromium``; ``.ci/run`` installs it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DASHBOARDS = ROOT / "notebooks" / "dashboards"
+CHROMIUM = Path(os.environ.get("SPEECHLAB_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = ROOT / "test-output" / "screenshots"
+TIMINGS = ROOT / "test-output" / "browser_timings.json"
+
+
+def voila_command(port: int) -> list[str]:
+    """The ``make dashboard`` command line, on another port."""
+    voila = Path(sys.executable).parent / "voila"
+    return [
+        str(voila),
+        str(DASHBOARDS),
+        "--no-browser",
+        "--Voila.ip=127.0.0.1",
+        f"--port={port}",
+        f"--Voila.config_file_paths={DASHBOARDS}",
+    ]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class VoilaServer:
+    """A Voilà process serving ``notebooks/dashboards``; ``started_at`` is ``time.perf_counter()``
+    just before the process was launched."""
+
+    process: subprocess.Popen
+    url: str
+    started_at: float
+    log_path: Path
+    ready_s: float = 0.0
+    """Seconds from launch until the server answered HTTP."""
+    extra: dict = field(default_factory=dict)
+
+    def render_url(self, notebook: str) -> str:
+        return f"{self.url}/voila/render/{notebook}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+
+
+def start_voila(log_path: Path, env: dict[str, str] | None = None, timeout_s: float = 60) -> VoilaServer:
+    """Launch Voilà in its own process group and wait until it answers on its port."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **(env or {})}
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = log_path.open("w")
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        voila_command(port),
+        cwd=ROOT,
+        env=full_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    server = VoilaServer(process, url, started, log_path)
+    deadline = started + timeout_s
+    while time.perf_counter() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"Voilà exited with {process.returncode}:\n{server.log()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url + "/", timeout=2) as response:
+                if response.status == 200:
+                    server.ready_s = time.perf_counter() - started
+                    return server
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"Voilà did not answer within {timeout_s:.0f} s:\n{server.log()[-3000:]}")
+
+
+def launch_chromium(playwright):  # type: ignore[no-untyped-def]
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+def record_timing(name: str, seconds: float) -> None:
+    """Keep a measured time in test-output/browser_timings.json (the figures the docs quote)."""
+    TIMINGS.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
+    data[name] = round(seconds, 2)
+    TIMINGS.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
