@@ -180,9 +180,9 @@ def _save_speecht5(target: Path, config: Any) -> None:
     torch.manual_seed(_SEED)
     model = SpeechT5ForTextToSpeech(_mark(config)).eval()
     model.save_pretrained(target)
-    SpeechT5Processor(feature_extractor=SpeechT5FeatureExtractor(), tokenizer=tokenizer).save_pretrained(
-        target
-    )
+    SpeechT5Processor(
+        feature_extractor=SpeechT5FeatureExtractor(), tokenizer=tokenizer
+    ).save_pretrained(target)
 
 
 def _save_hifigan(target: Path, config: Any) -> None:
@@ -224,7 +224,9 @@ def _save_ctc(target: Path, kind: str, config: Any) -> None:
     model_class = Wav2Vec2ForCTC if kind == "wav2vec2" else HubertForCTC
     model = model_class(_mark(config)).eval()
     model.save_pretrained(target)
-    Wav2Vec2Processor(feature_extractor=feature_extractor, tokenizer=tokenizer).save_pretrained(target)
+    Wav2Vec2Processor(feature_extractor=feature_extractor, tokenizer=tokenizer).save_pretrained(
+        target
+    )
 
 
 def _train_char_sentencepiece() -> bytes:
@@ -270,7 +272,7 @@ def build_tiny_wavlm_xvector(folder: str | Path) -> Path:
     )
     torch.manual_seed(_SEED)
     WavLMForXVector(_mark(config)).eval().save_pretrained(target)
-    Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, do_normalize=True).save_pretrained(
-        target
-    )
+    Wav2Vec2FeatureExtractor(
+        feature_size=1, sampling_rate=16000, do_normalize=True
+    ).save_pretrained(target)
     return target

@@ -203,7 +203,9 @@ def get_voice(voice: str | Path | Voice | None = None) -> Voice:
     if isinstance(voice, Path) or str(voice).endswith(".npy"):
         path = Path(voice)
         if not path.is_file():
-            raise UnknownModelError(f"No voice file at {path}: give a .npy x-vector of 512 numbers.")
+            raise UnknownModelError(
+                f"No voice file at {path}: give a .npy x-vector of 512 numbers."
+            )
         return Voice.from_npy(path)
     name = str(voice)
     local = local_voices()
@@ -232,7 +234,9 @@ def _read_from_archive(zf: zipfile.ZipFile, name: str) -> np.ndarray:
 
 def _unknown(name: str) -> str:
     known = sorted(set(ARCTIC_VOICES) | set(local_voices()))
-    return f"Unknown voice {name!r}: choose one of {', '.join(known)}, or give a .npy x-vector file."
+    return (
+        f"Unknown voice {name!r}: choose one of {', '.join(known)}, or give a .npy x-vector file."
+    )
 
 
 def _first_line(exc: BaseException) -> str:

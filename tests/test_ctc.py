@@ -65,7 +65,10 @@ def test_attentions_and_hidden_states_on_request(wav2vec2):
     frames = result.emissions.shape[0]
     config = wav2vec2.model.config
     assert result.attentions.shape == (
-        config.num_hidden_layers, config.num_attention_heads, frames, frames
+        config.num_hidden_layers,
+        config.num_attention_heads,
+        frames,
+        frames,
     )
     np.testing.assert_allclose(result.attentions.sum(axis=-1), 1.0, rtol=1e-4)
     assert result.hidden_states.shape == (config.num_hidden_layers + 1, frames, config.hidden_size)

@@ -193,7 +193,9 @@ class CTCRecognizer:
         for i, start in enumerate(starts):
             logits = self.model(**self._inputs(samples[start : start + chunk])).logits[0]
             first = 0 if i == 0 else half
-            last = logits.shape[0] if i == len(starts) - 1 else chunk // self.samples_per_frame - half
+            last = (
+                logits.shape[0] if i == len(starts) - 1 else chunk // self.samples_per_frame - half
+            )
             pieces.append(logits[first:last])
         return torch.cat(pieces, dim=0)
 
