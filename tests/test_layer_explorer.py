@@ -13,9 +13,7 @@ def _recognition(layers: int = 4, frames: int = 30, dim: int = 8, seed: int = 0)
     rng = np.random.default_rng(seed)
     states = rng.standard_normal((layers + 1, frames, dim)).astype(np.float32)
     chars = (Segment("H", 0.10, 0.20, 0.9), Segment("I", 0.30, 0.36, 0.9))
-    return Recognition(
-        text="HI", model="toy-ctc", chars=chars, hidden_states=states, frame_s=0.02
-    )
+    return Recognition(text="HI", model="toy-ctc", chars=chars, hidden_states=states, frame_s=0.02)
 
 
 def test_show_draws_similarity_heatmap_and_char_coloured_projection():
