@@ -1,0 +1,21 @@
+"""Views that bind lab results to ipywidgets, plotly FigureWidgets and small anywidgets.
+
+One widget per module, named after what the user sees. To add a widget, append one import line
+and its name to ``__all__``.
+"""
+
+from widgets.attention_map import AttentionMap
+from widgets.audio_player import AudioPlayer
+from widgets.emission_view import EmissionView
+from widgets.roundtrip_lab import RoundTripLab
+from widgets.spectrogram_view import SpectrogramView
+from widgets.transcript_diff import TranscriptDiff
+
+__all__ = [
+    "AttentionMap",
+    "AudioPlayer",
+    "EmissionView",
+    "RoundTripLab",
+    "SpectrogramView",
+    "TranscriptDiff",
+]
