@@ -33,11 +33,12 @@ def test_synthesised_sentence_through_two_recognisers(view, tiny):
     direct = lab.roundtrip(TEXT, "piper", "pocketsphinx")
     assert sphinx.recognition.text == direct.recognition.text
     assert sphinx.result_scores.wer == pytest.approx(direct.scores.wer)
-    assert f"WER {direct.scores.wer:.1%}" in sphinx.scores.value
-    hypothesis_words = direct.scores.hypothesis_words
-    shown = _plain(sphinx.transcript.value)
-    for word in hypothesis_words:
-        assert word in shown
+    assert _plain(sphinx.transcript.value) == direct.recognition.text
+    assert is_visible(sphinx.diff)
+    assert f"WER</td><td><b>{direct.scores.wer:.1%}" in sphinx.diff.scores.value
+    shown = [c.hypothesis.description for c in sphinx.diff.words.children]
+    expected = [h if h is not None else "—" for _, _, h in direct.scores.word_errors()]
+    assert shown == expected
 
     # emissions only where the recogniser has them
     assert not is_visible(sphinx.emissions)
@@ -52,14 +53,16 @@ def test_synthesised_sentence_through_two_recognisers(view, tiny):
     assert not view.compare_button.disabled
 
 
-def test_diff_marks_errors_by_kind(view):
+def test_clicking_a_recognised_word_plays_it_in_the_shared_player(view):
     view.compare_button.click()
-    scores = view.columns["pocketsphinx"].result_scores
-    html_text = view.columns["pocketsphinx"].transcript.value
-    kinds = [k for k, _, _ in scores.word_errors()]
-    assert html_text.count("<s>") == kinds.count("delete")
-    assert html_text.count("<u>") == kinds.count("insert")
-    assert html_text.count("<sub>") == kinds.count("substitute")
+    column = view.columns["pocketsphinx"]
+    assert column.diff.player is view.player
+    playable = [i for i, t in enumerate(column.diff.position_times) if t is not None]
+    assert playable, "PocketSphinx gives word times"
+    index = playable[0]
+    column.diff.words.children[index].hypothesis.click()
+    start, end = column.diff.position_times[index]
+    assert view.player.last_request == {"type": "play_range", "start_s": start, "end_s": end}
 
 
 def test_columns_are_reused_when_recognisers_stay_selected(view, tiny):
@@ -89,12 +92,14 @@ def test_uploaded_clip_with_and_without_reference(view):
     assert view.status.kind == "ok"
     assert "Type the reference text" in view.status.message
     column = view.columns["pocketsphinx"]
-    assert column.result_scores is None and column.scores.value == ""
+    assert column.result_scores is None and not is_visible(column.diff)
+    assert column.transcript.value != ""
 
     view.reference.value = "Rice is often served in round bowls."
     view.compare_button.click()
     assert column.result_scores is not None
     assert column.result_scores.reference == "rice is often served in round bowls"
+    assert is_visible(column.diff)
 
 
 def test_lab_errors_are_one_sentence(view, tmp_path):

@@ -16,63 +16,36 @@ from lab.audio import Audio
 from lab.errors import LabError
 from lab.results import Recognition, Scores
 from lab.roundtrip import resolve_recognizer
-from widgets._common import (
-    KIND_COLOURS,
-    KIND_LABELS,
-    StatusLine,
-    busy,
-    set_visible,
-    untrained_badge,
-)
+from widgets._common import StatusLine, busy, set_visible, untrained_badge
 from widgets.audio_input import AudioInput
 from widgets.audio_player import AudioPlayer
 from widgets.emission_view import EmissionView
+from widgets.transcript_diff import TranscriptDiff
 
 SENTENCE, OWN_AUDIO = "Synthesise a sentence", "Upload or record"
 LOAD_NOTE_S = 0.05
 """Model loading shorter than this is not worth a mention beside the recognition time."""
 
 
-def diff_html(scores: Scores) -> str:
-    """The reference/hypothesis word alignment as coloured HTML (deleted words struck through)."""
-    parts = []
-    for kind, ref, hyp in scores.word_errors():
-        colour = KIND_COLOURS[kind]
-        if kind == "equal":
-            parts.append(f'<span style="color:{colour}">{html.escape(hyp or "")}</span>')
-        elif kind == "substitute":
-            parts.append(
-                f'<span style="color:{colour}" title="{KIND_LABELS[kind]}: was '
-                f'{html.escape(ref or "")}"><b>{html.escape(hyp or "")}</b> '
-                f"<sub>({html.escape(ref or '')})</sub></span>"
-            )
-        elif kind == "insert":
-            parts.append(
-                f'<span style="color:{colour}" title="{KIND_LABELS[kind]}"><u>'
-                f"{html.escape(hyp or '')}</u></span>"
-            )
-        else:
-            parts.append(
-                f'<span style="color:{colour}" title="{KIND_LABELS[kind]}"><s>'
-                f"{html.escape(ref or '')}</s></span>"
-            )
-    return " ".join(parts)
-
-
 class RecognizerColumn(w.VBox):
-    """One recogniser's results; reused between runs so its figures update in place."""
+    """One recogniser's results; reused between runs so its figures update in place.
 
-    def __init__(self, name: str) -> None:
+    With a reference the words show as a :class:`TranscriptDiff` (click a word to hear it in
+    ``player``); without one, as plain text.
+    """
+
+    def __init__(self, name: str, player: AudioPlayer | None = None) -> None:
         self.name = name
         self.title = w.HTML(f"<b>{html.escape(_label(name))}</b>")
         self.timing = w.HTML()
         self.transcript = w.HTML()
-        self.scores = w.HTML()
-        self.emissions = EmissionView()
+        self.diff = TranscriptDiff(player)
+        self.emissions = EmissionView(player)
         self.recognition: Recognition | None = None
         self.result_scores: Scores | None = None
+        set_visible(self.diff, False)
         super().__init__(
-            [self.title, self.timing, self.transcript, self.scores, self.emissions],
+            [self.title, self.timing, self.transcript, self.diff, self.emissions],
             layout=w.Layout(flex="1 1 0", min_width="22em", padding="0 0.5em"),
         )
 
@@ -87,16 +60,11 @@ class RecognizerColumn(w.VBox):
             load = f" (+ {load_s:.1f} s loading the model)" if load_s > LOAD_NOTE_S else ""
             self.timing.value = f"recognised in {seconds:.2f} s{load}"
             said = recognition.text.strip() or "(nothing recognised)"
-            if scores is None:
-                self.transcript.value = html.escape(said)
-                self.scores.value = ""
-            else:
-                self.transcript.value = diff_html(scores) or html.escape(said)
-                self.scores.value = (
-                    f"WER {scores.wer:.1%} · CER {scores.cer:.1%} · "
-                    f"{scores.substitutions} substituted, {scores.deletions} deleted, "
-                    f"{scores.insertions} inserted"
-                )
+            self.transcript.value = f"<i>{html.escape(said)}</i>"
+        if scores is None:
+            set_visible(self.diff, False)
+        else:
+            self.diff.show(scores, recognition, untrained=recognition.untrained)
         self.emissions.show(recognition)
 
 
@@ -208,7 +176,7 @@ class RecognizerComparison(w.VBox):
 
     def _arrange(self, names: list[str]) -> None:
         """Keep the columns of recognisers still selected (their figures update in place)."""
-        self.columns = {n: self.columns.get(n) or RecognizerColumn(n) for n in names}
+        self.columns = {n: self.columns.get(n) or RecognizerColumn(n, self.player) for n in names}
         self.grid.children = tuple(self.columns[n] for n in names)
 
 
