@@ -76,3 +76,74 @@ def test_the_browser_module_handles_every_request_python_sends():
         assert f'"{kind}"' in script
     assert "throttle_ms" in script and "current_time" in script
     assert "export default" in script
+
+
+BROWSER_HARNESS = r"""
+const listeners = {};
+const audio = {
+  currentTime: 0, paused: true, readyState: 4, src: "", controls: false, style: {},
+  played: 0, pausedCalls: 0,
+  addEventListener(name, fn) { (listeners[name] ||= []).push(fn); },
+  removeAttribute() {}, load() {},
+  play() { this.paused = false; this.played++; fire("play"); return Promise.resolve(); },
+  pause() { this.paused = true; this.pausedCalls++; fire("pause"); },
+};
+function fire(name) { for (const fn of listeners[name] || []) fn(); }
+const element = () => ({ style: {}, append() {}, textContent: "" });
+globalThis.document = { createElement: (tag) => (tag === "audio" ? audio : element()) };
+globalThis.URL.createObjectURL = () => "blob:wav";
+globalThis.URL.revokeObjectURL = () => {};
+let frames = [];
+globalThis.requestAnimationFrame = (fn) => { frames.push(fn); return frames.length; };
+globalThis.cancelAnimationFrame = () => {};
+let now = 0;
+globalThis.performance = { now: () => now };
+
+const state = { value: new DataView(new Uint8Array([82, 73, 70, 70]).buffer), label: "heard",
+                throttle_ms: 100, current_time: 0, playing: false };
+const handlers = {};
+const reports = [];
+const model = {
+  get: (k) => state[k],
+  set: (k, v) => { state[k] = v; },
+  save_changes: () => reports.push({ current_time: state.current_time, playing: state.playing }),
+  on: (name, fn) => { handlers[name] = fn; },
+  off: () => {},
+};
+const { default: widget } = await import(process.argv[2]);
+widget.render({ model, el: { append() {} } });
+function runFrame(t, time) { now = t; audio.currentTime = time; const f = frames; frames = []; f.forEach((fn) => fn()); }
+
+handlers["msg:custom"]({ type: "play_range", start_s: 0.5, end_s: 0.8 });
+const started = { time: audio.currentTime, played: audio.played };
+runFrame(10, 0.55);   // first frame: reported
+runFrame(60, 0.60);   // 50 ms later: throttled
+runFrame(120, 0.65);  // 110 ms after the last report: reported
+runFrame(150, 0.70);  // throttled
+runFrame(260, 0.82);  // past the end of the range: paused and reported
+console.log(JSON.stringify({ started, reports, paused: audio.paused, src: audio.src }));
+"""
+
+
+def test_browser_module_plays_a_range_stops_at_its_end_and_throttles_reports(tmp_path):
+    import json
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is needed to run the browser module outside a browser")
+    harness = tmp_path / "harness.mjs"
+    harness.write_text(BROWSER_HARNESS)
+    module = Path(widgets.audio_player.__file__).parent / "audio_player.js"
+    out = subprocess.run(
+        [node, str(harness), module.as_uri()], capture_output=True, text=True, timeout=30, check=True
+    )
+    result = json.loads(out.stdout)
+    assert result["started"] == {"time": 0.5, "played": 1}
+    assert result["src"] == "blob:wav"
+    times = [r["current_time"] for r in result["reports"]]
+    # "play" saves playing=true; then one report per 100 ms; the pause at the range end reports
+    assert result["reports"][0]["playing"] is True
+    assert times[1:] == [0.55, 0.65, 0.82]  # 0.60 and 0.70 came within 100 ms of a report
+    assert result["paused"] is True and result["reports"][-1]["playing"] is False
