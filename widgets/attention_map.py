@@ -110,10 +110,10 @@ class AttentionMap(widgets.VBox):
             self.matrix = None
             return
         set_visible(self.source, len(sources) == 2)
-        with self.hold_trait_notifications():
-            if self.source.value not in sources:
-                self.source.value = next(iter(sources))
-        self._on_source({"new": self.source.value})
+        if self.source.value in sources:
+            self._on_source({"new": self.source.value})
+        else:
+            self.source.value = next(iter(sources))  # its observer draws
 
     def _on_source(self, change: dict[str, Any]) -> None:
         source = self._sources.get(change["new"])
