@@ -82,6 +82,11 @@ def test_committed_without_outputs(path):
     assert not reasons, f"{_id(path)}: {reasons}; run `python tools/strip_outputs.py`"
 
 
+@pytest.fixture(autouse=True)
+def _listening_db_in_tmp(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPEECHLAB_LISTENING_DB", str(tmp_path / "listening.sqlite"))
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
 def test_every_code_cell_runs_offline(path):
     notebook = execute(path)
@@ -92,6 +97,11 @@ def test_every_code_cell_runs_offline(path):
     if path in EXPLORATION:
         # Each exploration notebook shows something: a figure, audio, or a sentence on why not.
         assert text.strip()
+    else:
+        # A dashboard shows its widgets and which models serve it, not the one-sentence error.
+        assert "speechlab-error" not in text, text
+        assert "speechlab-models" in text or path.stem == "index"
+        assert "application/vnd.jupyter.widget-view+json" in mime_types(notebook)
 
 
 def _parameters(path: Path, tiny) -> str:
