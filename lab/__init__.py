@@ -6,6 +6,7 @@ a model is first used.
 
 from __future__ import annotations
 
+from lab import models
 from lab.audio import Audio
 from lab.errors import (
     BackendError,
@@ -17,6 +18,7 @@ from lab.errors import (
     UnknownModelError,
 )
 from lab.metrics import corpus_scores, score
+from lab.models import get_recognizer, get_synthesizer, list_models
 from lab.noise import add_noise, speed_perturb
 from lab.results import (
     AlignmentChunk,
@@ -47,6 +49,10 @@ __all__ = [
     "Synthesis",
     "UnknownModelError",
     "add_noise",
+    "get_recognizer",
+    "get_synthesizer",
+    "list_models",
+    "models",
     "check_text",
     "clear_cache",
     "corpus_scores",

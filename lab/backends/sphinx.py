@@ -77,6 +77,9 @@ class PocketSphinxRecognizer:
         with self._lock:
             decoder = self._loaded_decoder()
             try:
+                # feature state (cepstral mean, noise floor) carries over between utterances:
+                # reset it so the same audio always gives the same words, whatever came before
+                decoder.reinit_feat()
                 decoder.start_utt()
                 decoder.process_raw(pcm, full_utt=True)
                 decoder.end_utt()
