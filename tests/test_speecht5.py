@@ -121,6 +121,8 @@ def test_numbers_are_spoken_as_words(synth):
 def test_text_it_cannot_read_is_a_clear_error(synth):
     with pytest.raises(InvalidTextError, match="<unk>"):
         synth.synthesize("你好世界")
+    with pytest.raises(InvalidTextError, match="你好世界"):
+        synth.synthesize("Hello there. 你好世界.")
     with pytest.raises(InvalidTextError, match="emoji"):
         synth.synthesize("😀 🎉")
     mixed = synth.synthesize("Hello 你好")

@@ -146,6 +146,8 @@ class SpeechT5Synthesizer:
         sentences = self.split(text)
         speaker = torch.from_numpy(chosen.xvector.copy()).unsqueeze(0).to(self.device)
 
+        all_ids = [self._input_ids(sentence) for sentence in sentences]  # refuse before working
+
         waves: list[np.ndarray] = []
         mels: list[np.ndarray] = []
         parts: list[SentenceSynthesis] = []
@@ -153,8 +155,7 @@ class SpeechT5Synthesizer:
         pause_samples = int(round(pause_frames * self.mel_frame_s * self.sample_rate))
         offset = 0
         with self._lock, torch.inference_mode():
-            for index, sentence in enumerate(sentences):
-                input_ids = self._input_ids(sentence)
+            for index, (sentence, input_ids) in enumerate(zip(sentences, all_ids, strict=True)):
                 try:
                     mel, attention, stop = self._generate(input_ids, speaker)
                     wave = self.vocoder(mel).float().cpu().numpy()
@@ -165,7 +166,6 @@ class SpeechT5Synthesizer:
                     ) from exc
                 if waves:
                     waves.append(np.zeros(pause_samples, dtype=np.float32))
-                    mels.append(np.full((pause_frames, mel.shape[1]), np.nan, dtype=np.float32))
                     offset += pause_samples
                 tokens = tuple(
                     t.replace("\u2581", " ")
@@ -185,15 +185,18 @@ class SpeechT5Synthesizer:
                 mels.append(mel.float().cpu().numpy())
                 offset += wave.size
 
-        mel_all = np.concatenate(mels)
         # pauses show as the quietest level the model produced, not as invented spectra
-        mel_all = np.where(np.isnan(mel_all), np.nanmin(mel_all), mel_all).astype(np.float32)
+        floor = min(float(m.min()) for m in mels)
+        pause = np.full((pause_frames, mels[0].shape[1]), floor, dtype=np.float32)
+        stitched = [mels[0]]
+        for m in mels[1:]:
+            stitched += [pause, m]
         return Synthesis(
             text=text,
             audio=Audio(np.concatenate(waves), self.sample_rate),
             model=self.name,
             voice=chosen.name,
-            mel=mel_all,
+            mel=np.concatenate(stitched).astype(np.float32),
             mel_frame_s=self.mel_frame_s,
             sentences=tuple(parts),
             untrained=self.untrained,
