@@ -110,9 +110,11 @@ class Audio:
                 rate = f.samplerate
         except InvalidAudioError:
             raise
-        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
+            # libsndfile's own message names a Python object or a server path: say it plainly
             raise InvalidAudioError(
-                f"Could not read {label} as audio (WAV, FLAC, OGG or MP3): {exc}"
+                f"Could not read {label} as audio (WAV, FLAC, OGG or MP3): it is corrupt, "
+                "truncated or in another format."
             ) from None
         if samples.shape[0] == 0:
             raise InvalidAudioError(f"{label} holds no samples (0 seconds).")
