@@ -224,15 +224,11 @@ class SpeechT5Synthesizer:
         input_ids = self.tokenizer(sentence, return_tensors="pt")["input_ids"]
         ids = input_ids[0].tolist()
         special = set(self.tokenizer.all_special_ids)
-        spoken = [
-            i
-            for i in ids
-            if i not in special and self.tokenizer.convert_ids_to_tokens(i) != "\u2581"
-        ]
-        if not spoken or all(i == self.tokenizer.unk_token_id for i in spoken):
+        pieces = self.tokenizer.convert_ids_to_tokens([i for i in ids if i not in special])
+        if not any(p.replace("\u2581", "").isalnum() for p in pieces):
             raise InvalidTextError(
-                f"{self.name} knows none of the characters in {sentence[:40]!r} (its tokenizer "
-                "reads them all as <unk>): SpeechT5 speaks English letters and punctuation."
+                f"{self.name} knows no letter or digit in {sentence[:40]!r} (its tokenizer reads "
+                "them as <unk>): SpeechT5 speaks English letters and punctuation."
             )
         return input_ids.to(self.device)
 
