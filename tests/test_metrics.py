@@ -76,3 +76,40 @@ def test_missing_language_model_leaves_a_note_not_an_error(tmp_path):
     assert s.perplexity_reference is None
     assert any("Perplexity skipped" in n for n in s.notes)
     assert not math.isnan(s.wer)
+
+
+@pytest.fixture(scope="module")
+def tiny_language_model(tmp_path_factory):
+    """A small GPT-2 with a word-level tokenizer trained here, saved like a hub checkpoint."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    corpus = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog"] * 20
+    tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=["<unk>", "<eos>"]))
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", eos_token="<eos>")
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=tok.get_vocab_size(), n_positions=32, n_embd=16, n_layer=1, n_head=2,
+                        bos_token_id=1, eos_token_id=1)
+    model = GPT2LMHeadModel(config)
+    # a few steps of training so that word order matters to the model
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.05)
+    batch = tokenizer(corpus[:2], return_tensors="pt").input_ids  # two 6-word sentences
+    for _ in range(60):
+        loss = model(batch, labels=batch).loss
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    folder = tmp_path_factory.mktemp("lm")
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_perplexity_is_lower_for_the_fluent_sentence(tiny_language_model):
+    s = score("the cat sat on the mat", "mat the on sat cat the", language_model=tiny_language_model)
+    assert s.perplexity_reference is not None and s.perplexity_hypothesis is not None
+    assert s.perplexity_reference < s.perplexity_hypothesis
+    assert s.notes == ()
