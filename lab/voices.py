@@ -39,7 +39,7 @@ ARCTIC_VOICES: dict[str, tuple[str, str]] = {
 DEFAULT_VOICE = "slt"
 WAVLM_XVECTOR = "microsoft/wavlm-base-plus-sv"
 DOWNLOAD_VOICES_HINT = (
-    "run `speechlab voices download` (or `lab.voices.download_arctic_voices()`) "
+    "run `speechlab models download cmu-arctic-xvectors` (or `lab.voices.download_arctic_voices()`) "
     "where the Hugging Face hub is reachable"
 )
 

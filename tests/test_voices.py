@@ -56,7 +56,7 @@ def test_nothing_available_says_what_is_missing_and_how_to_fetch_it(empty_places
     assert available_voices() == ()
     message = missing_voices()
     assert all(name in message for name in ARCTIC_VOICES)
-    assert "speechlab voices download" in message
+    assert "speechlab models download cmu-arctic-xvectors" in message
     with pytest.raises(ModelUnavailableError, match="slt"):
         get_voice(None)
     with pytest.raises(ModelUnavailableError, match="missing"):
@@ -104,7 +104,9 @@ def _cached(root):
 
 def test_download_offline_is_a_clear_error(empty_places, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(ModelUnavailableError, match="speechlab voices download"):
+    with pytest.raises(
+        ModelUnavailableError, match="speechlab models download cmu-arctic-xvectors"
+    ):
         voices.download_arctic_voices()
 
 
