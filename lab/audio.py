@@ -25,6 +25,14 @@ MIN_SAMPLE_RATE = 1_000
 MAX_SAMPLE_RATE = 384_000
 CLIP_LEVEL = 0.999
 """A sample at or above this magnitude counts as clipped."""
+ENCODINGS: dict[str, tuple[str, str]] = {
+    "wav": ("WAV", "PCM_16"),
+    "flac": ("FLAC", "PCM_16"),
+    "mp3": ("MP3", "MPEG_LAYER_III"),
+    "ogg": ("OGG", "VORBIS"),
+}
+"""Formats :meth:`Audio.encode` writes: name -> (soundfile format, subtype)."""
+MIME_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "ogg": "audio/ogg"}
 SILENCE_RMS = 1e-4
 """Below this RMS (about -80 dBFS) audio counts as silent."""
 
@@ -122,10 +130,23 @@ class Audio:
 
     def to_wav_bytes(self) -> bytes:
         """16-bit PCM WAV, what browsers and audio widgets play everywhere."""
+        return self.encode("wav")
+
+    def encode(self, format: str = "wav") -> bytes:
+        """The audio as a file in memory: "wav" (16-bit PCM), "flac", "mp3" or "ogg" (Vorbis).
+
+        MP3 is about a tenth of the WAV's size and plays in every browser: players send it.
+        """
         import soundfile as sf
 
+        try:
+            container, subtype = ENCODINGS[format]
+        except KeyError:
+            raise InvalidAudioError(
+                f"Unknown audio format {format!r}: choose one of {', '.join(ENCODINGS)}."
+            ) from None
         buffer = io.BytesIO()
-        sf.write(buffer, np.clip(self.samples, -1.0, 1.0), self.sample_rate, format="WAV", subtype="PCM_16")
+        sf.write(buffer, np.clip(self.samples, -1.0, 1.0), self.sample_rate, format=container, subtype=subtype)
         return buffer.getvalue()
 
     def save(self, path: str | Path) -> Path:

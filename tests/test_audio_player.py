@@ -21,15 +21,30 @@ def chirp(seconds: float = 1.5, sample_rate: int = 16000) -> Audio:
 def test_audio_goes_to_the_browser_as_wav_bytes_in_a_binary_buffer():
     audio = chirp()
     with measure_wire() as meter:
-        player = AudioPlayer(label="clean")
+        player = AudioPlayer(label="clean", format="wav")
         player.set_audio(audio)
     samples, rate = sf.read(io.BytesIO(player.value))
     assert rate == 16000
+    assert player.mime_type == "audio/wav"
     assert samples.shape == audio.samples.shape
     assert np.abs(samples - audio.samples).max() < 1e-3
     assert player.duration_s == pytest.approx(1.5)
     # the WAV travels as a buffer (2 bytes a sample), not as a JSON list of numbers
     assert 48_000 < meter.total_bytes < 60_000
+
+
+def test_players_send_mp3_by_default_a_fraction_of_the_wav_and_in_time():
+    audio = chirp()
+    with measure_wire() as meter:
+        player = AudioPlayer(audio, label="clean")
+    assert player.mime_type == "audio/mpeg"
+    samples, rate = sf.read(io.BytesIO(player.value))
+    assert rate == 16000
+    # the same length, so word times and the playhead still line up
+    assert abs(samples.size - audio.samples.size) <= 0.01 * audio.samples.size
+    n = min(samples.size, audio.samples.size)
+    assert np.corrcoef(samples[:n], audio.samples[:n])[0, 1] > 0.95
+    assert meter.total_bytes < 48_000 / 3
 
 
 def test_set_audio_rewinds_and_none_empties_the_player():

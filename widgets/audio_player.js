@@ -36,7 +36,7 @@ function render({ model, el }) {
       return;
     }
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    url = URL.createObjectURL(new Blob([bytes], { type: "audio/wav" }));
+    url = URL.createObjectURL(new Blob([bytes], { type: model.get("mime_type") || "audio/wav" }));
     audio.src = url;
   }
 
