@@ -81,11 +81,17 @@ class VoilaServer:
                 self.process.wait(timeout=5)
 
 
-def start_voila(log_path: Path, env: dict[str, str] | None = None, timeout_s: float = 60) -> VoilaServer:
-    """Launch Voilà in its own process group and wait until it answers on its port."""
+def start_voila(
+    log_path: Path, env: dict[str, str | None] | None = None, timeout_s: float = 60
+) -> VoilaServer:
+    """Launch Voilà in its own process group and wait until it answers on its port.
+
+    ``env`` adds variables to this process's environment; a None value removes one.
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **(env or {})}
+    merged = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **(env or {})}
+    full_env = {k: v for k, v in merged.items() if v is not None}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = log_path.open("w")
     started = time.perf_counter()

@@ -1,0 +1,241 @@
+"""The dashboards in real Chromium, served by Voilà as `make dashboard` serves them.
+
+Voilà runs on a free loopback port; Playwright drives Debian's Chromium (never a downloaded
+browser). Screenshots land in test-output/screenshots/, measured times in
+test-output/browser_timings.json (and on the terminal).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from browser_support import (
+    CHROMIUM,
+    SCREENSHOTS,
+    launch_chromium,
+    record_timing,
+    start_voila,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+SENTENCE = "The birch canoe slid on the smooth planks."
+PAGE_TIMEOUT_MS = 90_000
+RUN_TIMEOUT_MS = 120_000
+DASHBOARD_CLASSES = {
+    "recognizer_comparison.ipynb": ".speechlab-recognizer-comparison",
+    "robustness_sweep.ipynb": ".speechlab-robustness-sweep",
+    "listening_test.ipynb": ".speechlab-listening-test",
+}
+
+
+def say(capsys, message: str) -> None:
+    with capsys.disabled():
+        print(f"\n[browser] {message}")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"No Chromium at {CHROMIUM}: `apt-get install chromium` (.ci/run does).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+def _server_env(tmp: Path, extra: dict[str, str] | None = None) -> dict[str, str | None]:
+    return {
+        # an empty model cache: the bundled pair serves, whatever this machine has downloaded
+        "HF_HOME": str(tmp / "hf"),
+        "SPEECHLAB_VOICES": str(tmp / "voices"),
+        "SPEECHLAB_LISTENING_DB": str(tmp / "listening.sqlite"),
+        "SPEECHLAB_ALLOWED_MODELS": None,
+        "SPEECHLAB_DASHBOARD_MODELS": None,
+        **(extra or {}),
+    }
+
+
+@pytest.fixture(scope="module")
+def voila(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("voila")
+    server = start_voila(SCREENSHOTS.parent / "voila-bundled.log", _server_env(tmp))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def voila_tiny(tmp_path_factory, tiny):
+    """Voilà offering only tiny random checkpoints (and the bundled pair) through
+    SPEECHLAB_DASHBOARD_MODELS."""
+    tmp = tmp_path_factory.mktemp("voila-tiny")
+    models = tmp / "models"
+    models.mkdir()
+    speecht5 = models / "speecht5-tiny"
+    shutil.copytree(tiny.speecht5, speecht5)
+    shutil.copytree(tiny.hifigan, speecht5 / "vocoder")  # a SpeechT5 folder with its vocoder
+    (models / "wav2vec2-tiny").symlink_to(tiny.wav2vec2, target_is_directory=True)
+    (models / "hubert-tiny").symlink_to(tiny.hubert, target_is_directory=True)
+    config = {
+        "synthesizers": ["piper", str(speecht5)],
+        "recognizers": ["pocketsphinx", str(models / "wav2vec2-tiny"), str(models / "hubert-tiny")],
+        "voices": {"speecht5-tiny": [str(tiny.voice)]},
+    }
+    config_path = tmp / "dashboard-models.json"
+    config_path.write_text(json.dumps(config))
+    env = _server_env(tmp, {"SPEECHLAB_DASHBOARD_MODELS": str(config_path)})
+    server = start_voila(SCREENSHOTS.parent / "voila-tiny.log", env)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def assert_no_error_shown(page) -> None:
+    body = page.inner_text("body")
+    assert "Traceback" not in body
+    assert "There was an error when executing cell" not in body
+    assert page.locator(".speechlab-error").count() == 0, body[:2000]
+
+
+def status_text(page) -> str:
+    return page.locator(".widget-html", has_text=re.compile("WER|⚠")).first.inner_text()
+
+
+def run_and_wait(page) -> str:
+    """Press Run, wait for the ✓ status line, and return it."""
+    page.get_by_role("button", name="Run").click()
+    ok = page.locator("text=/✓ WER/")
+    ok.first.wait_for(timeout=RUN_TIMEOUT_MS)
+    return ok.first.inner_text()
+
+
+# --- the round-trip lab with the bundled pair -------------------------------------------------
+def test_roundtrip_lab_runs_and_listens_again_when_noise_changes(voila, page, capsys):
+    page.goto(voila.render_url("roundtrip_lab.ipynb"))
+    page.get_by_role("button", name="Run").wait_for(state="visible")
+    interactive_s = time.perf_counter() - voila.started_at
+    record_timing("voila_start_to_interactive_roundtrip_lab_s", interactive_s)
+    say(capsys, f"Voilà start → interactive round-trip lab: {interactive_s:.1f} s "
+        f"(server answered after {voila.ready_s:.1f} s)")
+    assert_no_error_shown(page)
+    models = page.locator(".speechlab-models").inner_text()
+    assert "piper" in models and "pocketsphinx" in models
+    assert "bundled Piper voice and PocketSphinx stand in" in page.inner_text("body")
+
+    page.locator("textarea").first.fill(SENTENCE)
+    started = time.perf_counter()
+    clean_status = run_and_wait(page)
+    record_timing("roundtrip_run_bundled_s", time.perf_counter() - started)
+    assert "heard" in clean_status
+    scores = page.locator(".speechlab-scores")
+    assert scores.is_visible()
+    clean_scores = scores.inner_text()
+    assert all(name in clean_scores for name in ("WER", "CER", "BLEU", "chrF"))
+    assert page.locator(".speechlab-audio-player audio").count() >= 2
+    assert page.locator(".js-plotly-plot").count() >= 1
+    screenshot(page, "roundtrip_lab_clean")
+
+    # The loudest noise the slider offers: keyboard Home on the SNR slider's handle.
+    slider = page.locator(".widget-hslider", has_text="SNR").locator(".noUi-handle")
+    slider.focus()
+    page.keyboard.press("Home")
+    page.locator("text=/synthesis reused/").first.wait_for(timeout=RUN_TIMEOUT_MS)
+    noisy_status = page.locator("text=/✓ WER/").first.inner_text()
+    assert "dB" in page.locator(".speechlab-audio-player").nth(1).inner_text()
+    assert noisy_status != clean_status or scores.inner_text() != clean_scores
+    assert scores.inner_text() != clean_scores
+    screenshot(page, "roundtrip_lab_noisy")
+
+
+# --- every other dashboard -------------------------------------------------------------------
+def test_landing_page_links_every_dashboard(voila, page):
+    page.goto(voila.render_url("index.ipynb"))
+    page.locator(".speechlab-models").wait_for()
+    assert_no_error_shown(page)
+    for target in ("roundtrip_lab.ipynb", *DASHBOARD_CLASSES):
+        assert page.locator(f"a[href$='{target}']").count() == 1, target
+    screenshot(page, "index")
+    page.locator("a[href$='robustness_sweep.ipynb']").click()
+    page.locator(DASHBOARD_CLASSES["robustness_sweep.ipynb"]).wait_for()
+
+
+def test_recognizer_comparison_compares(voila, page):
+    page.goto(voila.render_url("recognizer_comparison.ipynb"))
+    page.locator(DASHBOARD_CLASSES["recognizer_comparison.ipynb"]).wait_for()
+    assert_no_error_shown(page)
+    page.get_by_role("button", name="Compare").click()
+    page.locator("text=/✓ .*recognisers? on/").first.wait_for(timeout=RUN_TIMEOUT_MS)
+    assert "pocketsphinx" in page.locator(DASHBOARD_CLASSES["recognizer_comparison.ipynb"]).inner_text()
+    screenshot(page, "recognizer_comparison")
+
+
+def test_robustness_sweep_draws_its_lines(voila, page):
+    page.goto(voila.render_url("robustness_sweep.ipynb"))
+    root = page.locator(DASHBOARD_CLASSES["robustness_sweep.ipynb"])
+    root.wait_for()
+    assert_no_error_shown(page)
+    page.get_by_role("button", name="Run sweep").click()
+    root.locator(".speechlab-download, a[download]").first.wait_for(timeout=RUN_TIMEOUT_MS)
+    assert root.locator(".js-plotly-plot .scatterlayer .trace").count() >= 1
+    screenshot(page, "robustness_sweep")
+
+
+def test_listening_test_starts_a_session(voila, page):
+    page.goto(voila.render_url("listening_test.ipynb"))
+    root = page.locator(DASHBOARD_CLASSES["listening_test.ipynb"])
+    root.wait_for()
+    assert_no_error_shown(page)
+    root.locator("input[placeholder='your name or a code']").fill("browser-test")
+    page.get_by_role("button", name="Start").click()
+    root.get_by_role("button", name="Save and next").wait_for()
+    assert root.locator(".speechlab-audio-player audio").count() == 1
+    screenshot(page, "listening_test")
+
+
+# --- tiny neural checkpoints: the attention and emission views -------------------------------
+def test_tiny_neural_checkpoints_show_attention_and_emissions_labelled_untrained(
+    voila_tiny, page, capsys
+):
+    page.goto(voila_tiny.render_url("roundtrip_lab.ipynb"))
+    page.get_by_role("button", name="Run").wait_for(state="visible")
+    assert_no_error_shown(page)
+    page.locator(".widget-dropdown", has_text="synthesizer").locator("select").select_option(
+        label="speecht5-tiny"
+    )
+    page.locator(".widget-dropdown", has_text="recognizer").locator("select").select_option(
+        label="wav2vec2-tiny"
+    )
+    page.locator("textarea").first.fill(SENTENCE)
+    started = time.perf_counter()
+    run_and_wait(page)
+    say(capsys, f"tiny SpeechT5 + wav2vec2 round trip in the browser: "
+        f"{time.perf_counter() - started:.1f} s")
+    assert page.locator(".speechlab-untrained").first.is_visible()
+    body = page.inner_text("body")
+    assert "untrained" in body
+    assert re.search(r"layer|head", body, re.I), "the attention view is not on the page"
+    # spectrogram, emissions and attention: a plot each
+    assert page.locator(".js-plotly-plot").count() >= 3
+    screenshot(page, "roundtrip_lab_tiny_neural")
