@@ -137,8 +137,11 @@ def test_roundtrip_lab_runs_and_listens_again_when_noise_changes(voila, page, ca
     page.get_by_role("button", name="Run").wait_for(state="visible")
     interactive_s = time.perf_counter() - voila.started_at
     record_timing("voila_start_to_interactive_roundtrip_lab_s", interactive_s)
-    say(capsys, f"Voilà start → interactive round-trip lab: {interactive_s:.1f} s "
-        f"(server answered after {voila.ready_s:.1f} s)")
+    say(
+        capsys,
+        f"Voilà start → interactive round-trip lab: {interactive_s:.1f} s "
+        f"(server answered after {voila.ready_s:.1f} s)",
+    )
     assert_no_error_shown(page)
     models = page.locator(".speechlab-models").inner_text()
     assert "piper" in models and "pocketsphinx" in models
@@ -187,7 +190,10 @@ def test_recognizer_comparison_compares(voila, page):
     assert_no_error_shown(page)
     page.get_by_role("button", name="Compare").click()
     page.locator("text=/✓ .*recognisers? on/").first.wait_for(timeout=RUN_TIMEOUT_MS)
-    assert "pocketsphinx" in page.locator(DASHBOARD_CLASSES["recognizer_comparison.ipynb"]).inner_text()
+    assert (
+        "pocketsphinx"
+        in page.locator(DASHBOARD_CLASSES["recognizer_comparison.ipynb"]).inner_text()
+    )
     screenshot(page, "recognizer_comparison")
 
 
@@ -230,8 +236,11 @@ def test_tiny_neural_checkpoints_show_attention_and_emissions_labelled_untrained
     page.locator("textarea").first.fill(SENTENCE)
     started = time.perf_counter()
     run_and_wait(page)
-    say(capsys, f"tiny SpeechT5 + wav2vec2 round trip in the browser: "
-        f"{time.perf_counter() - started:.1f} s")
+    say(
+        capsys,
+        f"tiny SpeechT5 + wav2vec2 round trip in the browser: "
+        f"{time.perf_counter() - started:.1f} s",
+    )
     assert page.locator(".speechlab-untrained").first.is_visible()
     body = page.inner_text("body")
     assert "untrained" in body

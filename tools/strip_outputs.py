@@ -43,8 +43,11 @@ def stripped(notebook: dict) -> dict:
 
 def dirty_reasons(notebook: dict) -> list[str]:
     """Why a notebook is not clean, one line per cell or metadata key; empty when clean."""
-    reasons = [f"notebook metadata has {key!r}" for key in TRANSIENT_METADATA
-               if key in notebook.get("metadata", {})]
+    reasons = [
+        f"notebook metadata has {key!r}"
+        for key in TRANSIENT_METADATA
+        if key in notebook.get("metadata", {})
+    ]
     for index, cell in enumerate(notebook.get("cells", [])):
         if cell.get("cell_type") != "code":
             continue
