@@ -32,6 +32,8 @@ ENCODINGS: dict[str, tuple[str, str]] = {
     "ogg": ("OGG", "VORBIS"),
 }
 """Formats :meth:`Audio.encode` writes: name -> (soundfile format, subtype)."""
+MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+"""The only sample rates MPEG audio can hold; other rates are resampled before encoding."""
 MIME_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "ogg": "audio/ogg"}
 SILENCE_RMS = 1e-4
 """Below this RMS (about -80 dBFS) audio counts as silent."""
@@ -145,8 +147,12 @@ class Audio:
             raise InvalidAudioError(
                 f"Unknown audio format {format!r}: choose one of {', '.join(ENCODINGS)}."
             ) from None
+        audio = self
+        if container == "MP3" and self.sample_rate not in MP3_RATES:
+            # e.g. a 96 kHz upload: the nearest rate MP3 holds that keeps what is audible
+            audio = self.resample(max([r for r in MP3_RATES if r <= self.sample_rate] or [8000]))
         buffer = io.BytesIO()
-        sf.write(buffer, np.clip(self.samples, -1.0, 1.0), self.sample_rate, format=container, subtype=subtype)
+        sf.write(buffer, np.clip(audio.samples, -1.0, 1.0), audio.sample_rate, format=container, subtype=subtype)
         return buffer.getvalue()
 
     def save(self, path: str | Path) -> Path:

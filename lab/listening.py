@@ -23,6 +23,10 @@ from pathlib import Path
 from lab.audio import Audio
 from lab.errors import LabError
 
+MAX_RATER_CHARS = 100
+"""Longest rater name or code."""
+MAX_HEARD_CHARS = 2_000
+"""Longest typed transcript: far more than any clip of a listening test says."""
 BUSY_TIMEOUT_S = 10.0
 """How long a write waits for another connection's transaction before giving up."""
 NATURALNESS_SCALE = (1, 2, 3, 4, 5)
@@ -234,6 +238,11 @@ class ListeningStore:
         rater = rater.strip()
         if not rater:
             raise ListeningError("Type a rater name (or an anonymous code) before starting.")
+        if len(rater) > MAX_RATER_CHARS:
+            raise ListeningError(
+                f"The rater name has {len(rater):,} characters; the limit is {MAX_RATER_CHARS}: "
+                "type a shorter name or code."
+            )
         ids = list(self.clip_ids() if clip_ids is None else clip_ids)
         if not ids:
             raise ListeningError(
@@ -306,6 +315,11 @@ class ListeningStore:
                 f"Naturalness must be a whole number from 1 to 5, got {naturalness!r}."
             )
         heard = heard_text.strip() if heard_text is not None else ""
+        if len(heard) > MAX_HEARD_CHARS:
+            raise ListeningError(
+                f"What you typed has {len(heard):,} characters; the limit is {MAX_HEARD_CHARS:,}: "
+                "type only the words of the clip."
+            )
         if naturalness is None and not heard:
             raise ListeningError("Give a naturalness score or type what you heard before saving.")
         session = self.session(session_id)

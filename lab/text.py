@@ -41,6 +41,48 @@ def check_text(text: str) -> str:
     return text
 
 
+LATIN_SHARE = 0.5
+"""Below this share of Latin letters, text is in a script the English voices cannot read."""
+
+_SCRIPT_NAMES = {
+    "CJK": "Chinese or Japanese (CJK)",
+    "HIRAGANA": "Japanese",
+    "KATAKANA": "Japanese",
+    "HANGUL": "Korean",
+    "ARABIC": "Arabic",
+    "HEBREW": "Hebrew",
+    "CYRILLIC": "Cyrillic",
+    "GREEK": "Greek",
+    "DEVANAGARI": "Devanagari",
+    "THAI": "Thai",
+}
+
+
+def script_of(ch: str) -> str:
+    """The script a letter belongs to, from its Unicode name ("LATIN", "ARABIC", "CJK", ...)."""
+    name = unicodedata.name(ch, "")
+    return name.split(" ", 1)[0] if name else "UNKNOWN"
+
+
+def check_script(text: str) -> str:
+    """Checked text (:func:`check_text`) whose letters are mostly Latin script, as the English
+    voices need; otherwise :class:`InvalidTextError` naming the script found."""
+    text = check_text(text)
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return text
+    scripts = [script_of(ch) for ch in letters]
+    latin = sum(s == "LATIN" for s in scripts)
+    if latin >= LATIN_SHARE * len(letters):
+        return text
+    main = max((s for s in scripts if s != "LATIN"), key=scripts.count)
+    shown = _SCRIPT_NAMES.get(main, main.title())
+    raise InvalidTextError(
+        f"The text is written in {shown} script, which the English voices here cannot read "
+        "(they would spell it out letter by letter): type an English sentence."
+    )
+
+
 def spell_numbers(text: str) -> str:
     """Write digits as words: "21st" -> "twenty-first", "3.5%" -> "three point five percent"."""
     from num2words import num2words

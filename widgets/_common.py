@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 import ipywidgets as widgets
@@ -102,6 +104,66 @@ def busy(status: StatusLine, *controls: widgets.Widget, message: str = "Workingâ
     finally:
         for control, was_disabled in zip(controls, previous, strict=True):
             control.disabled = was_disabled
+
+
+class GuardedButton(widgets.Button):
+    """A button that runs its handlers once per deliberate click.
+
+    A kernel handles widget messages one after another, so clicks made while a run is busy wait
+    in its queue and would each start one more run as soon as it ends. Every click message
+    carries the time the browser sent it; a click sent before the previous run (measured from
+    the browser's own click, so clock differences cancel) had finished is dropped and counted
+    in ``ignored_clicks``. Clicks from code (``click()``) carry no time and always run, unless a
+    handler is running already.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ignored_clicks = 0
+        self._sent_at: datetime | None = None
+        self._busy_until: datetime | None = None
+        self._running = False
+
+    def _handle_msg(self, msg: dict[str, Any]) -> None:
+        self._sent_at = _message_time(msg)
+        try:
+            super()._handle_msg(msg)
+        finally:
+            self._sent_at = None
+
+    def click(self) -> None:
+        sent_at, self._sent_at = self._sent_at, None
+        queued = (
+            sent_at is not None
+            and self._busy_until is not None
+            and _comparable(sent_at, self._busy_until)
+            and sent_at < self._busy_until
+        )
+        if self._running or queued:
+            self.ignored_clicks += 1
+            return
+        started = time.monotonic()
+        self._running = True
+        try:
+            super().click()
+        finally:
+            self._running = False
+            if sent_at is not None:
+                self._busy_until = sent_at + timedelta(seconds=time.monotonic() - started)
+
+
+def _message_time(msg: dict[str, Any]) -> datetime | None:
+    value = (msg.get("header") or {}).get("date")
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return value if isinstance(value, datetime) else None
+
+
+def _comparable(a: datetime, b: datetime) -> bool:
+    return (a.tzinfo is None) == (b.tzinfo is None)
 
 
 def set_visible(widget: widgets.Widget, visible: bool) -> None:

@@ -2,9 +2,17 @@
 
 Uploads stay in memory: the bytes go straight to :meth:`lab.Audio.load` and nothing is written
 to disk, least of all under the name a visitor's browser supplied.
+
+Limits of a view (a served dashboard uses the defaults): at most :data:`DEFAULT_MAX_BYTES`
+(50 MB) per file and :data:`DEFAULT_MAX_SECONDS` (5 minutes) of audio, at least
+:data:`MIN_SECONDS`. The length is read from the file's header before anything is decoded, so an
+hour-long file costs no more than its bytes.
 """
 
 from __future__ import annotations
+
+import io
+import struct
 
 import ipywidgets as w
 import traitlets
@@ -17,6 +25,12 @@ from widgets.microphone_recorder import MicrophoneRecorder
 ACCEPTED = ".wav,.flac,.ogg,.oga,.opus,.mp3,audio/wav,audio/x-wav,audio/flac,audio/ogg,audio/mpeg"
 """What the file dialog offers: the formats libsndfile reads."""
 DEFAULT_MAX_SECONDS = 5 * 60.0
+DEFAULT_MAX_BYTES = 50_000_000
+"""Largest upload a view takes by default: about 5 minutes of 44.1 kHz stereo WAV."""
+MIN_SECONDS = 0.1
+"""Shorter clips hold no word a recogniser could hear."""
+SPEECH_RATE = 16_000
+"""The rate the recognisers listen at: lower rates lose detail, higher ones are resampled."""
 
 # Containers browsers and phones often produce that libsndfile cannot open; named so the message
 # says what to convert from.
@@ -38,8 +52,12 @@ def _size(n_bytes: int) -> str:
     return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e6 else f"{n_bytes / 1e3:.0f} kB"
 
 
-def read_upload(content: bytes, name: str, max_bytes: int = MAX_FILE_BYTES) -> Audio:
-    """Decode uploaded bytes into :class:`lab.Audio`, or raise InvalidAudioError in one sentence."""
+def read_upload(
+    content: bytes, name: str, max_bytes: int = MAX_FILE_BYTES, max_seconds: float | None = None
+) -> Audio:
+    """Decode uploaded bytes into :class:`lab.Audio`, or raise InvalidAudioError in one sentence.
+
+    ``max_seconds`` is checked against the file's header before decoding."""
     shown = _display_name(name)
     if not content:
         raise InvalidAudioError(f"{shown} is empty (0 bytes): choose another file.")
@@ -54,6 +72,20 @@ def read_upload(content: bytes, name: str, max_bytes: int = MAX_FILE_BYTES) -> A
                 f"{shown} is {kind} audio, which cannot be read here: convert it to WAV, FLAC, "
                 "OGG or MP3."
             )
+    header = _header(content)
+    if header is not None:
+        frames, rate = header
+        if max_seconds is not None and frames > max_seconds * rate:
+            raise InvalidAudioError(
+                f"The clip lasts {_duration(frames / rate)}; this view takes up to "
+                f"{_duration(max_seconds)}: cut it shorter."
+            )
+    missing = _wav_shortfall(content)
+    if missing is not None:
+        raise InvalidAudioError(
+            f"{shown} is truncated: its header announces {missing[1]:.2f} s but only "
+            f"{missing[0]:.2f} s arrived; upload the whole file."
+        )
     try:
         return Audio.load(content)
     except InvalidAudioError as exc:
@@ -63,6 +95,52 @@ def read_upload(content: bytes, name: str, max_bytes: int = MAX_FILE_BYTES) -> A
                 "choose another file."
             ) from None
         raise InvalidAudioError(str(exc).replace("the uploaded audio", shown)) from None
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 90:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.2g} s"
+
+
+def _header(content: bytes) -> tuple[int, int] | None:
+    """(frames, sample rate) as the file's header states them; None when it cannot be read."""
+    import soundfile as sf
+
+    try:
+        info = sf.info(io.BytesIO(content))
+    except Exception:  # unreadable: Audio.load says so in its own sentence
+        return None
+    return int(info.frames), int(info.samplerate)
+
+
+def _wav_shortfall(content: bytes) -> tuple[float, float] | None:
+    """(seconds present, seconds announced) of a WAV whose data chunk was cut off, else None."""
+    if content[:4] != b"RIFF" or content[8:12] != b"WAVE":
+        return None
+    position, block, rate = 12, 0, 0
+    while position + 8 <= len(content):
+        chunk, size = content[position : position + 4], struct.unpack_from("<I", content, position + 4)[0]
+        body = position + 8
+        if chunk == b"fmt " and size >= 16 and body + 16 <= len(content):
+            _fmt, _channels, rate, _rate_bytes, block = struct.unpack_from("<HHIIH", content, body)
+        if chunk == b"data":
+            present = len(content) - body
+            # 0 and 0xFFFFFFFF mean "length unknown" (a stream), not "empty"
+            if block and rate and 0 < size < 0xFFFFFFFF and present + block <= size:
+                return present / block / rate, size / block / rate
+            return None
+        position = body + size + (size & 1)
+    return None
+
+
+def _channels(content: bytes) -> int:
+    import soundfile as sf
+
+    try:
+        return int(sf.info(io.BytesIO(content)).channels)
+    except Exception:
+        return 1
 
 
 class AudioInput(w.VBox):
@@ -81,7 +159,7 @@ class AudioInput(w.VBox):
         self,
         *,
         microphone: bool = True,
-        max_bytes: int = MAX_FILE_BYTES,
+        max_bytes: int = DEFAULT_MAX_BYTES,
         max_seconds: float = DEFAULT_MAX_SECONDS,
         **kwargs: object,
     ) -> None:
@@ -121,11 +199,13 @@ class AudioInput(w.VBox):
         # release the upload widget's copy (and let the same file be chosen again)
         self.upload.value = ()
         try:
-            audio = read_upload(content, name, self.max_bytes)
+            audio = read_upload(content, name, self.max_bytes, self.max_seconds)
         except LabError as exc:
             self._fail(str(exc))
             return
-        self._accept(audio, f"upload: {_display_name(name)}", _display_name(name))
+        channels = _channels(content)
+        note = f", {channels} channels mixed to mono" if channels > 1 else ""
+        self._accept(audio, f"upload: {_display_name(name)}", _display_name(name), note)
 
     def _on_recording(self, change: dict) -> None:
         if not change["new"]:
@@ -141,19 +221,29 @@ class AudioInput(w.VBox):
         if change["new"]:
             self._fail(change["new"])
 
-    def _accept(self, audio: Audio, source: str, label: str) -> None:
+    def _accept(self, audio: Audio, source: str, label: str, note: str = "") -> None:
         if audio.duration_s > self.max_seconds:
             self._fail(
-                f"The clip lasts {audio.duration_s:.0f} s; this view takes up to "
-                f"{self.max_seconds:.0f} s: cut it shorter."
+                f"The clip lasts {_duration(audio.duration_s)}; this view takes up to "
+                f"{_duration(self.max_seconds)}: cut it shorter."
+            )
+            return
+        if audio.duration_s < MIN_SECONDS:
+            self._fail(
+                f"{label[:1].upper() + label[1:] if label.startswith('the ') else label} lasts "
+                f"only {audio.duration_s * 1000:.0f} ms; "
+                f"a clip needs at least {MIN_SECONDS:g} s of audio: choose a longer one."
             )
             return
         if audio.is_silent:
-            note = "; it is silent, so recognisers will hear nothing"
+            note += "; it is silent, so recognisers will hear nothing"
         elif audio.is_clipped:
-            note = f"; {audio.clipped_fraction:.1%} of it is clipped"
-        else:
-            note = ""
+            note += f"; {audio.clipped_fraction:.1%} of it is clipped"
+        if audio.sample_rate < SPEECH_RATE:
+            note += (
+                f"; {audio.sample_rate / 1000:g} kHz is below the {SPEECH_RATE // 1000} kHz the "
+                "recognisers listen at, so they hear less detail"
+            )
         self._say(f"Using {label}: {audio.duration_s:.1f} s at {audio.sample_rate} Hz{note}.")
         with self.hold_trait_notifications():
             self.source = source

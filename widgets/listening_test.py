@@ -16,7 +16,7 @@ import ipywidgets as w
 
 from lab.errors import LabError
 from lab.listening import NATURALNESS_LABELS, Clip, ListeningStore, Session
-from widgets._common import StatusLine, set_visible
+from widgets._common import GuardedButton, StatusLine, set_visible
 from widgets.audio_player import AudioPlayer
 
 CSV_FILENAME = "listening_ratings.csv"
@@ -63,9 +63,9 @@ class ListeningTest(w.VBox):
         self.current_clip_id: str | None = None
 
         self.rater = w.Text(placeholder="your name or a code", description="Rater")
-        self.start_button = w.Button(description="Start", button_style="primary", icon="play")
+        self.start_button = GuardedButton(description="Start", button_style="primary", icon="play")
         self.resume = w.Dropdown(description="or resume", options=[("—", None)])
-        self.resume_button = w.Button(description="Resume", icon="history")
+        self.resume_button = GuardedButton(description="Resume", icon="history")
         self.progress = w.IntProgress(min=0, max=1, value=0, layout=w.Layout(width="16em"))
         self.progress_label = w.Label()
         self.player = AudioPlayer()
@@ -78,7 +78,7 @@ class ListeningTest(w.VBox):
         self.heard = w.Textarea(
             placeholder="Type the words you heard", layout=w.Layout(width="36em", height="4em")
         )
-        self.save_button = w.Button(
+        self.save_button = GuardedButton(
             description="Save and next", button_style="success", icon="check"
         )
         self.status = StatusLine(layout=w.Layout(min_height="1.6em"))
@@ -142,6 +142,13 @@ class ListeningTest(w.VBox):
             return
         if self.ask_transcript and not (heard or "").strip():
             self._say("Type what you heard (or your best guess) before saving.", error=True)
+            return
+        if self.ask_transcript and not any(ch.isalnum() for ch in heard or ""):
+            self._say(
+                "Type the words you heard in letters (or your best guess; 'nothing' if you heard "
+                "none), not only punctuation or emoji.",
+                error=True,
+            )
             return
         self.save_button.disabled = True
         try:

@@ -16,7 +16,8 @@ from lab.audio import Audio
 from lab.errors import LabError
 from lab.results import Recognition, Scores
 from lab.roundtrip import resolve_recognizer
-from widgets._common import StatusLine, busy, set_visible, untrained_badge
+from lab.text import check_script
+from widgets._common import GuardedButton, StatusLine, busy, set_visible, untrained_badge
 from widgets.audio_input import AudioInput
 from widgets.audio_player import AudioPlayer
 from widgets.emission_view import EmissionView
@@ -104,7 +105,9 @@ class RecognizerComparison(w.VBox):
             description="Recognisers",
             rows=min(6, len(names)),
         )
-        self.compare_button = w.Button(description="Compare", button_style="primary", icon="play")
+        self.compare_button = GuardedButton(
+            description="Compare", button_style="primary", icon="play"
+        )
         self.status = StatusLine()
         self.player = AudioPlayer(label="clip")
         self.grid = w.HBox(layout=w.Layout(flex_flow="row wrap", align_items="flex-start"))
@@ -167,6 +170,7 @@ class RecognizerComparison(w.VBox):
 
     def _clip(self, job: Any) -> tuple[Audio, str]:
         if self.source.value == SENTENCE:
+            check_script(self.text.value)
             job.progress("Synthesising…")
             synthesis = lab.synthesize(self.text.value, self.synthesizer)
             return synthesis.audio, synthesis.text

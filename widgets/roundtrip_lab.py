@@ -13,7 +13,8 @@ import ipywidgets as widgets
 import lab
 from lab.noise import NOISE_KINDS
 from lab.results import RoundTrip
-from widgets._common import StatusLine, busy, set_visible, untrained_badge
+from lab.text import check_script
+from widgets._common import GuardedButton, StatusLine, busy, set_visible, untrained_badge
 from widgets.attention_map import AttentionMap
 from widgets.audio_player import AudioPlayer
 from widgets.emission_view import EmissionView
@@ -130,7 +131,7 @@ class RoundTripLab(widgets.VBox):
         self.self_attention = widgets.Checkbox(
             value=self_attention, description="recognizer self-attention", indent=False
         )
-        self.run_button = widgets.Button(description="Run", button_style="primary", icon="play")
+        self.run_button = GuardedButton(description="Run", button_style="primary", icon="play")
         self.status = StatusLine("Type a sentence and press Run.")
         self.notice = widgets.HTML(
             f'<div class="speechlab-notice" style="background:#e3f2fd;padding:4px 8px">'
@@ -234,9 +235,12 @@ class RoundTripLab(widgets.VBox):
     def run(self) -> RoundTrip | None:
         """Synthesise the text (or reuse the cached synthesis), add noise, recognise, score."""
         with busy(self.status, *self._controls, message="Starting…") as job:
+            check_script(self.text.value)
             synth = self._model("synthesizer", self.synthesizer.value)
-            self._request = {"text": self.text.value, "synth": synth, "voice": self.voice.value}
-            result = self._roundtrip(job)
+            request = {"text": self.text.value, "synth": synth, "voice": self.voice.value}
+            result = self._roundtrip(job, request)
+            # only a run that worked changes what slider moves recognise again
+            self._request = request
         if job.failed:
             return None
         if self.voice.options == (("default", None),):
@@ -249,18 +253,19 @@ class RoundTripLab(widgets.VBox):
         with busy(self.status, *self._controls, message="Recognising again…") as job:
             self._roundtrip(job)
 
-    def _roundtrip(self, job: Any) -> RoundTrip:
-        assert self._request is not None
+    def _roundtrip(self, job: Any, request: dict[str, Any] | None = None) -> RoundTrip:
+        request = request or self._request
+        assert request is not None
         rec = self._model("recognizer", self.recognizer.value)
         want_attention = bool(self.self_attention.value and getattr(rec, "has_attention", False))
         result = lab.roundtrip(
-            self._request["text"],
-            self._request["synth"],
+            request["text"],
+            request["synth"],
             rec,
             snr_db=self.snr_db,
             noise=self.noise_type.value,
             seed=self.seed,
-            voice=self._request["voice"],
+            voice=request["voice"],
             output_attentions=want_attention,
             progress=job.progress,
         )
