@@ -1,0 +1,3 @@
+from loadtest.run import main
+
+raise SystemExit(main())

@@ -1,0 +1,429 @@
+"""N concurrent visitors on the round-trip lab, served by Voilà as ``make dashboard`` serves it.
+
+Voilà starts on a free loopback port with the dashboards' own configuration (plus the pool and
+culling settings given here); Playwright drives Debian's Chromium (``/usr/bin/chromium``, never a
+downloaded browser). Every visitor opens the page, types a sentence, presses Run and waits for
+the result. Reported: sessions held, failures, median and worst time to the page and to the
+result, and memory (resident and unique) of every kernel and of the whole server.
+
+Bounded: at most :data:`MAX_SESSIONS` visitors and ``--timeout`` seconds in all; nothing leaves
+127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DASHBOARDS = ROOT / "notebooks" / "dashboards"
+NOTEBOOK = "roundtrip_lab.ipynb"
+CHROMIUM = Path(os.environ.get("SPEECHLAB_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LOOPBACK = "127.0.0.1"
+MAX_SESSIONS = 50
+SENTENCES = (
+    "The birch canoe slid on the smooth planks.",
+    "Glue the sheet to the dark blue background.",
+    "It is easy to tell the depth of a well.",
+    "These days a chicken leg is a rare dish.",
+    "Rice is often served in round bowls.",
+    "The juice of lemons makes fine punch.",
+)
+CONFIGS: dict[str, dict[str, Any]] = {
+    "ci": {"sessions": 3, "timeout_s": 300, "pool_size": 0},
+    "workshop": {"sessions": 10, "timeout_s": 900, "pool_size": 0},
+}
+"""Named sizes: ``ci`` runs in the test suite; ``workshop`` (or ``--sessions 30``) by hand."""
+
+
+@dataclass
+class Visit:
+    index: int
+    page_s: float | None = None
+    """Seconds from opening the page until its Run button could be pressed."""
+    result_s: float | None = None
+    """Seconds from pressing Run until the result's status line showed."""
+    status: str = ""
+    error: str = ""
+
+
+@dataclass
+class Report:
+    sessions: int
+    held: int
+    """Visitors whose page opened and whose round trip came back."""
+    failures: list[str]
+    page_median_s: float | None
+    page_worst_s: float | None
+    result_median_s: float | None
+    result_worst_s: float | None
+    total_median_s: float | None
+    """Page open to result, per visitor."""
+    total_worst_s: float | None
+    kernels: int
+    kernel_rss_mb: list[float]
+    kernel_uss_mb: list[float]
+    server_rss_mb: float
+    total_rss_mb: float
+    """Voilà plus every kernel, resident."""
+    total_uss_mb: float
+    """Voilà plus every kernel, unique to them (what the machine actually gives up)."""
+    peak_total_uss_mb: float
+    idle_kernels_before: int
+    """Kernels running before any visitor came (preheated pool)."""
+    wall_s: float
+    cpus: int
+    settings: dict[str, Any] = field(default_factory=dict)
+    visits: list[dict[str, Any]] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        def fmt(value: float | None) -> str:
+            return "—" if value is None else f"{value:.1f} s"
+
+        per_kernel = (
+            f"{statistics.median(self.kernel_uss_mb):.0f} MB unique / "
+            f"{statistics.median(self.kernel_rss_mb):.0f} MB resident (median of {self.kernels})"
+            if self.kernels
+            else "—"
+        )
+        return [
+            f"visitors {self.sessions}: held {self.held}, failures {len(self.failures)}",
+            f"page ready: median {fmt(self.page_median_s)}, worst {fmt(self.page_worst_s)}",
+            f"Run → result: median {fmt(self.result_median_s)}, worst {fmt(self.result_worst_s)}",
+            f"open → result: median {fmt(self.total_median_s)}, worst {fmt(self.total_worst_s)}",
+            f"memory per kernel: {per_kernel}",
+            f"memory in all: {self.total_uss_mb:.0f} MB unique, {self.total_rss_mb:.0f} MB resident "
+            f"(Voilà itself {self.server_rss_mb:.0f} MB); peak {self.peak_total_uss_mb:.0f} MB unique",
+            f"{self.cpus} CPU cores, {self.wall_s:.0f} s in all",
+            *(f"failure: {f}" for f in self.failures),
+        ]
+
+
+# --- the server ------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def voila_command(port: int, pool_size: int, cull_idle_s: int) -> list[str]:
+    """``make dashboard``'s command line on another port, with the pool and culling settings."""
+    voila = Path(sys.executable).parent / "voila"
+    command = [
+        str(voila),
+        str(DASHBOARDS),
+        "--no-browser",
+        f"--Voila.ip={LOOPBACK}",
+        f"--port={port}",
+        f"--Voila.config_file_paths={DASHBOARDS}",
+    ]
+    if pool_size > 0:
+        command += [
+            "--preheat_kernel=True",
+            f"--pool_size={pool_size}",
+            # a pool for the lab only: one idle kernel per other dashboard would cost memory
+            '--VoilaKernelManager.kernel_pools_config={"default": {"pool_size": 0}, '
+            f'"{NOTEBOOK}": {{"pool_size": {pool_size}}}}}',
+        ]
+    if cull_idle_s > 0:
+        command += [
+            f"--MappingKernelManager.cull_idle_timeout={cull_idle_s}",
+            "--MappingKernelManager.cull_interval=60",
+        ]
+    return command
+
+
+class Server:
+    def __init__(self, pool_size: int, cull_idle_s: int, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://{LOOPBACK}:{self.port}"
+        env = {
+            **os.environ,
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            # an empty model cache: the bundled pair serves, as on a fresh workshop machine
+            "HF_HOME": str(workdir / "hf"),
+            "SPEECHLAB_LISTENING_DB": str(workdir / "listening.sqlite"),
+        }
+        for unset in ("SPEECHLAB_ALLOWED_MODELS", "SPEECHLAB_DASHBOARD_MODELS"):
+            env.pop(unset, None)
+        self.log_path = workdir / "voila.log"
+        self.command = voila_command(self.port, pool_size, cull_idle_s)
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=ROOT,
+            env=env,
+            stdout=self.log_path.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"Voilà exited with {self.process.returncode}: {self.log()}")
+            try:
+                with urllib.request.urlopen(self.url + "/", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"Voilà did not answer within {timeout_s:.0f} s: {self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-2000:] if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+
+
+# --- memory ----------------------------------------------------------------------------------
+def kernel_processes(server_pid: int) -> list[Any]:
+    import psutil
+
+    try:
+        children = psutil.Process(server_pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    out = []
+    for child in children:
+        try:
+            if "ipykernel" in " ".join(child.cmdline()):
+                out.append(child)
+        except psutil.Error:
+            continue
+    return out
+
+
+def memory(server_pid: int) -> dict[str, Any]:
+    """Resident and unique MB of the server and of each kernel."""
+    import psutil
+
+    def mb(process: Any) -> tuple[float, float]:
+        try:
+            info = process.memory_full_info()
+            return info.rss / 2**20, info.uss / 2**20
+        except psutil.Error:
+            return 0.0, 0.0
+
+    server_rss, server_uss = mb(psutil.Process(server_pid))
+    kernels = [mb(k) for k in kernel_processes(server_pid)]
+    kernels = [k for k in kernels if k[0] > 0]
+    return {
+        "server_rss": server_rss,
+        "server_uss": server_uss,
+        "kernel_rss": [k[0] for k in kernels],
+        "kernel_uss": [k[1] for k in kernels],
+    }
+
+
+class PeakSampler(threading.Thread):
+    """Samples the total unique memory once a second while visitors come and go."""
+
+    def __init__(self, server_pid: int) -> None:
+        super().__init__(daemon=True)
+        self.server_pid = server_pid
+        self.peak_mb = 0.0
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.wait(1.0):
+            m = memory(self.server_pid)
+            self.peak_mb = max(self.peak_mb, m["server_uss"] + sum(m["kernel_uss"]))
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=5)
+
+
+# --- the visitors ----------------------------------------------------------------------------
+async def visit(browser: Any, url: str, record: Visit, timeout_s: float, held: asyncio.Event) -> None:
+    """Open the lab, run one round trip, then stay on the page until ``held`` is set."""
+    context = await browser.new_context(viewport={"width": 1200, "height": 900})
+    page = await context.new_page()
+    page.set_default_timeout(timeout_s * 1000)
+    try:
+        started = time.perf_counter()
+        await page.goto(f"{url}/voila/render/{NOTEBOOK}")
+        await page.get_by_role("button", name="Run").wait_for(state="visible")
+        record.page_s = time.perf_counter() - started
+        await page.locator("textarea").first.fill(SENTENCES[record.index % len(SENTENCES)])
+        pressed = time.perf_counter()
+        await page.get_by_role("button", name="Run").click()
+        done = page.locator("text=/✓ WER|⚠/").first
+        await done.wait_for()
+        status = (await done.inner_text()).strip()
+        if status.startswith("✓"):
+            record.result_s = time.perf_counter() - pressed
+        record.status = status
+        record.error = "" if status.startswith("✓") else status
+    except Exception as exc:  # a failed visitor is a figure of the report, not a crash
+        text = str(exc).strip().splitlines()
+        record.error = f"{type(exc).__name__}: {text[0] if text else ''}"
+    try:
+        await held.wait()
+    finally:
+        await context.close()
+
+
+async def drive(url: str, sessions: int, timeout_s: float, on_all_done: Any) -> list[Visit]:
+    """All visitors at once; ``on_all_done`` runs (memory is measured) once every visitor has a
+    result or has failed, while all their pages are still open."""
+    from playwright.async_api import async_playwright
+
+    records = [Visit(i) for i in range(sessions)]
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        held = asyncio.Event()
+        tasks = [
+            asyncio.create_task(visit(browser, url, r, timeout_s, held)) for r in records
+        ]
+        try:
+            deadline = time.monotonic() + timeout_s + 30
+            while time.monotonic() < deadline and not all(
+                r.result_s is not None or r.error for r in records
+            ):
+                await asyncio.sleep(0.5)
+            await asyncio.get_running_loop().run_in_executor(None, on_all_done)
+        finally:
+            held.set()
+            await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=60)
+            await browser.close()
+    for r in records:
+        if r.result_s is None and not r.error:
+            r.error = "no result within the time limit"
+    return records
+
+
+# --- one run ---------------------------------------------------------------------------------
+def run(
+    sessions: int, timeout_s: float, pool_size: int = 0, cull_idle_s: int = 0
+) -> Report:
+    if not 1 <= sessions <= MAX_SESSIONS:
+        raise ValueError(f"sessions must be between 1 and {MAX_SESSIONS}")
+    if not CHROMIUM.exists():
+        raise RuntimeError(f"No Chromium at {CHROMIUM}: apt-get install chromium.")
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="speechlab-load-") as tmp:
+        server = Server(pool_size, cull_idle_s, Path(tmp))
+        try:
+            server.wait_ready(120)
+            if pool_size > 0:  # let the pool fill, as a server does before a workshop starts
+                deadline = time.monotonic() + 180
+                while (
+                    len(kernel_processes(server.process.pid)) < pool_size
+                    and time.monotonic() < deadline
+                ):
+                    time.sleep(1)
+                time.sleep(15)
+            idle_kernels = len(kernel_processes(server.process.pid))
+            sampler = PeakSampler(server.process.pid)
+            sampler.start()
+            held_memory: dict[str, Any] = {}
+
+            def measure() -> None:
+                held_memory.update(memory(server.process.pid))
+
+            visits = asyncio.run(drive(server.url, sessions, timeout_s, measure))
+            sampler.stop()
+        finally:
+            server.stop()
+    ok = [v for v in visits if v.result_s is not None and not v.error]
+    failures = [f"visitor {v.index}: {v.error or 'no result'}" for v in visits if v not in ok]
+
+    def median(values: list[float]) -> float | None:
+        return statistics.median(values) if values else None
+
+    def worst(values: list[float]) -> float | None:
+        return max(values) if values else None
+
+    pages = [v.page_s for v in visits if v.page_s is not None]
+    results = [v.result_s for v in ok if v.result_s is not None]
+    totals = [v.page_s + v.result_s for v in ok if v.page_s is not None and v.result_s]
+    kernel_rss, kernel_uss = held_memory.get("kernel_rss", []), held_memory.get("kernel_uss", [])
+    server_rss = held_memory.get("server_rss", 0.0)
+    total_uss = held_memory.get("server_uss", 0.0) + sum(kernel_uss)
+    return Report(
+        sessions=sessions,
+        held=len(ok),
+        failures=failures,
+        page_median_s=median(pages),
+        page_worst_s=worst(pages),
+        result_median_s=median(results),
+        result_worst_s=worst(results),
+        total_median_s=median(totals),
+        total_worst_s=worst(totals),
+        kernels=len(kernel_rss),
+        kernel_rss_mb=[round(x, 1) for x in kernel_rss],
+        kernel_uss_mb=[round(x, 1) for x in kernel_uss],
+        server_rss_mb=round(server_rss, 1),
+        total_rss_mb=round(server_rss + sum(kernel_rss), 1),
+        total_uss_mb=round(total_uss, 1),
+        peak_total_uss_mb=round(max(sampler.peak_mb, total_uss), 1),
+        idle_kernels_before=idle_kernels,
+        wall_s=round(time.perf_counter() - started, 1),
+        cpus=os.cpu_count() or 0,
+        settings={
+            "pool_size": pool_size,
+            "cull_idle_timeout_s": cull_idle_s,
+            "voila": " ".join(Path(c).name if i == 0 else c for i, c in enumerate(server.command)),
+        },
+        visits=[asdict(v) for v in visits],
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m loadtest", description=__doc__.split("\n")[0])
+    parser.add_argument("--config", choices=sorted(CONFIGS), default="ci")
+    parser.add_argument("--sessions", type=int, help=f"visitors at once (1-{MAX_SESSIONS})")
+    parser.add_argument("--timeout", type=float, help="seconds each visitor may wait")
+    parser.add_argument("--pool-size", type=int, help="preheated kernels for the lab (0: none)")
+    parser.add_argument("--cull-idle", type=int, default=0, help="cull idle kernels after s")
+    parser.add_argument("--json", type=Path, help="also write the report here")
+    args = parser.parse_args(argv)
+    config = CONFIGS[args.config]
+    report = run(
+        sessions=args.sessions or config["sessions"],
+        timeout_s=args.timeout or config["timeout_s"],
+        pool_size=config["pool_size"] if args.pool_size is None else args.pool_size,
+        cull_idle_s=args.cull_idle,
+    )
+    for line in report.lines():
+        print(line)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(asdict(report), indent=1) + "\n")
+    return 0 if report.held == report.sessions else 1
