@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -37,6 +38,20 @@ KIND_LABELS: dict[str, str] = {
 _STATUS_COLOURS = {"info": "#455a64", "busy": "#1565c0", "ok": "#2e7d32", "error": "#c62828"}
 
 
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.])(?:~|[A-Za-z]:)?(?:[/\\][^\s/\\:;,'\"()]+){2,}[/\\]?")
+
+
+def hide_paths(message: str) -> str:
+    """The message with absolute paths cut to their last part: a served page tells visitors
+    which file, never where on the server it lives."""
+
+    def last_part(match: re.Match[str]) -> str:
+        parts = [p for p in re.split(r"[/\\]", match.group(0)) if p and p != "~"]
+        return parts[-1] if parts else match.group(0)
+
+    return _ABSOLUTE_PATH.sub(last_part, message)
+
+
 # --- status line and busy buttons ------------------------------------------------------------
 class StatusLine(widgets.HTML):
     """One line of text saying what is happening, what went wrong, or what came out."""
@@ -48,6 +63,7 @@ class StatusLine(widgets.HTML):
         self.show(message)
 
     def show(self, message: str, kind: str = "info") -> None:
+        message = hide_paths(message)
         self.kind = kind
         self.message = message
         icon = {"busy": "⏳ ", "error": "⚠ ", "ok": "✓ "}.get(kind, "")
@@ -99,7 +115,11 @@ def busy(status: StatusLine, *controls: widgets.Widget, message: str = "Working�
         status.error(str(exc) or type(exc).__name__)
     except Exception as exc:
         job.failed, job.error = True, exc
-        status.error(f"Unexpected {type(exc).__name__}: {exc}")
+        # its text may quote server paths or internals: a visitor sees the kind, the log the rest
+        status.error(
+            f"Something went wrong ({type(exc).__name__}); the details are in the server log: "
+            "try again or change the input."
+        )
         raise
     finally:
         for control, was_disabled in zip(controls, previous, strict=True):
