@@ -52,6 +52,16 @@ SENTENCES = (
     "Rice is often served in round bowls.",
     "The juice of lemons makes fine punch.",
 )
+PROPOSED = [
+    # With many kernels starting at once, a page's widget output can arrive after nbclient's
+    # default 4 s wait for IOPub: the page then renders without its widget and never works.
+    "--VoilaExecutor.iopub_timeout=60",
+    # Uploads reach the kernel in one websocket message; tornado's default cap is 10 MiB, so a
+    # larger file would cut the page's connection instead of getting the widget's sentence.
+    "--Voila.tornado_settings={'websocket_max_message_size': 134217728}",
+]
+"""Settings proposed for ``make dashboard`` beyond the dashboards' voila.json (``--as-is`` drops
+them, to see the difference)."""
 CONFIGS: dict[str, dict[str, Any]] = {
     "ci": {"sessions": 3, "timeout_s": 300, "pool_size": 0},
     "workshop": {"sessions": 10, "timeout_s": 900, "pool_size": 0},
@@ -129,7 +139,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def voila_command(port: int, pool_size: int, cull_idle_s: int) -> list[str]:
+def voila_command(
+    port: int, pool_size: int, cull_idle_s: int, proposed: bool = True
+) -> list[str]:
     """``make dashboard``'s command line on another port, with the pool and culling settings."""
     voila = Path(sys.executable).parent / "voila"
     command = [
@@ -140,6 +152,8 @@ def voila_command(port: int, pool_size: int, cull_idle_s: int) -> list[str]:
         f"--port={port}",
         f"--Voila.config_file_paths={DASHBOARDS}",
     ]
+    if proposed:
+        command += PROPOSED
     if pool_size > 0:
         command += [
             "--preheat_kernel=True",
@@ -157,7 +171,7 @@ def voila_command(port: int, pool_size: int, cull_idle_s: int) -> list[str]:
 
 
 class Server:
-    def __init__(self, pool_size: int, cull_idle_s: int, workdir: Path) -> None:
+    def __init__(self, pool_size: int, cull_idle_s: int, workdir: Path, proposed: bool) -> None:
         self.port = free_port()
         self.url = f"http://{LOOPBACK}:{self.port}"
         env = {
@@ -171,7 +185,7 @@ class Server:
         for unset in ("SPEECHLAB_ALLOWED_MODELS", "SPEECHLAB_DASHBOARD_MODELS"):
             env.pop(unset, None)
         self.log_path = workdir / "voila.log"
-        self.command = voila_command(self.port, pool_size, cull_idle_s)
+        self.command = voila_command(self.port, pool_size, cull_idle_s, proposed)
         self.process = subprocess.Popen(
             self.command,
             cwd=ROOT,
@@ -330,7 +344,11 @@ async def drive(url: str, sessions: int, timeout_s: float, on_all_done: Any) -> 
 
 # --- one run ---------------------------------------------------------------------------------
 def run(
-    sessions: int, timeout_s: float, pool_size: int = 0, cull_idle_s: int = 0
+    sessions: int,
+    timeout_s: float,
+    pool_size: int = 0,
+    cull_idle_s: int = 0,
+    proposed: bool = True,
 ) -> Report:
     if not 1 <= sessions <= MAX_SESSIONS:
         raise ValueError(f"sessions must be between 1 and {MAX_SESSIONS}")
@@ -338,7 +356,7 @@ def run(
         raise RuntimeError(f"No Chromium at {CHROMIUM}: apt-get install chromium.")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="speechlab-load-") as tmp:
-        server = Server(pool_size, cull_idle_s, Path(tmp))
+        server = Server(pool_size, cull_idle_s, Path(tmp), proposed)
         try:
             server.wait_ready(120)
             if pool_size > 0:  # let the pool fill, as a server does before a workshop starts
@@ -399,6 +417,7 @@ def run(
         settings={
             "pool_size": pool_size,
             "cull_idle_timeout_s": cull_idle_s,
+            "proposed_settings": proposed,
             "voila": " ".join(Path(c).name if i == 0 else c for i, c in enumerate(server.command)),
         },
         visits=[asdict(v) for v in visits],
@@ -412,6 +431,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, help="seconds each visitor may wait")
     parser.add_argument("--pool-size", type=int, help="preheated kernels for the lab (0: none)")
     parser.add_argument("--cull-idle", type=int, default=0, help="cull idle kernels after s")
+    parser.add_argument(
+        "--as-is", action="store_true", help="without the settings proposed for make dashboard"
+    )
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
     config = CONFIGS[args.config]
@@ -420,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
         timeout_s=args.timeout or config["timeout_s"],
         pool_size=config["pool_size"] if args.pool_size is None else args.pool_size,
         cull_idle_s=args.cull_idle,
+        proposed=not args.as_is,
     )
     for line in report.lines():
         print(line)
