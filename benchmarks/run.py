@@ -61,7 +61,7 @@ class Settings:
     compare_pools: bool
 
 
-FULL = Settings(10.0, 2, SWEEP_SENTENCES, (None, 10.0, 0.0), 2, True)
+FULL = Settings(10.0, 2, SWEEP_SENTENCES[:2], (None, 10.0, 0.0), 2, False)
 QUICK = Settings(2.0, 1, SWEEP_SENTENCES[:2], (None, 0.0), 1, False)
 
 
@@ -578,16 +578,29 @@ def to_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(quick: bool, models: Models, out: Path) -> dict[str, Any]:
-    settings = QUICK if quick else FULL
+def run(quick: bool, models: Models, out: Path, compare_pools: bool = False) -> dict[str, Any]:
+    import dataclasses
+
+    settings = dataclasses.replace(QUICK if quick else FULL, compare_pools=compare_pools)
     rows: list[Row] = []
     baseline = Baseline(models, recognizers=settings.sweep_recognizers)
     print("single items…", file=sys.stderr)
     rows += measure_single_items(models, settings, baseline)
+    for row in rows:
+        print(json.dumps(row.to_dict()), file=sys.stderr)
     print("sweep…", file=sys.stderr)
     rows += measure_sweep(models, settings, baseline)
     del baseline
-    rows.append(measure_payload(models))
+    try:
+        rows.append(measure_payload(models))
+    except Exception as exc:  # a widget still being written must not lose the other figures
+        rows.append(
+            Row("payload_bytes", "bytes sent to the browser for one RoundTripLab run",
+                "plotly heatmaps of full-resolution arrays", "bytes", None, None, "<= 0.1",
+                f"not measured: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}")
+        )  # fmt: skip
+    for row in rows:
+        print(json.dumps(row.to_dict()), file=sys.stderr)
     print("memory and load time…", file=sys.stderr)
     rows += measure_memory_and_load(models, repeats=1 if quick else 2)
     report = {
@@ -615,6 +628,9 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="where the random-weight checkpoints are built and reused",
     )
+    parser.add_argument(
+        "--compare-pools", action="store_true", help="also time the sweep on a thread pool"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for latest.json/.md")
     parser.add_argument("--child", choices=("lab", "baseline"), help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
@@ -629,7 +645,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     folder = args.models_dir or default_dir
     models = tiny_models(folder) if args.tiny else full_size_models(folder)
-    report = run(args.quick, models, args.out)
+    report = run(args.quick, models, args.out, compare_pools=args.compare_pools)
     print(to_markdown(report))
     return 0
 
