@@ -62,6 +62,15 @@ def text_of(notebook: nbformat.NotebookNode) -> str:
     return "\n".join(parts)
 
 
+def widget_text(notebook: nbformat.NotebookNode) -> str:
+    """Every string value of the page's widgets (what a dashboard visitor reads)."""
+    state = notebook.metadata.get("widgets", {}).get(
+        "application/vnd.jupyter.widget-state+json", {}
+    )
+    values = [m.get("state", {}).get("value") for m in state.get("state", {}).values()]
+    return "\n".join(v for v in values if isinstance(v, str))
+
+
 def mime_types(notebook: nbformat.NotebookNode) -> set[str]:
     return {m for c in notebook.cells for o in c.get("outputs", []) for m in o.get("data", {})}
 
@@ -143,3 +152,40 @@ def test_neural_sections_explain_why_they_skip_without_weights(path, tmp_path, m
     else:
         assert SKIP_SENTENCE in text
         assert "speechlab models download" in text
+
+
+ROUNDTRIP_DASHBOARD = ROOT / "notebooks" / "dashboards" / "roundtrip_lab.ipynb"
+
+
+def test_dashboard_offers_only_allowed_models_and_says_the_bundled_pair_stands_in(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # no pretrained weights here
+    monkeypatch.setenv(
+        "SPEECHLAB_ALLOWED_MODELS",
+        "speecht5,piper,pocketsphinx,wav2vec2-base-960h,hubert-large-ls960-ft",
+    )
+    text = widget_text(execute(ROUNDTRIP_DASHBOARD))
+    assert "<b>Synthesizers:</b> piper<br><b>Recognizers:</b> pocketsphinx<br>" in text
+    assert "bundled Piper voice and PocketSphinx stand in" in text
+    assert "speechlab-error" not in text
+
+
+def test_dashboard_without_an_allowed_recognizer_says_so_in_one_sentence(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("SPEECHLAB_ALLOWED_MODELS", "piper,wav2vec2-base-960h")
+    notebook = execute(ROUNDTRIP_DASHBOARD)
+    text = widget_text(notebook)
+    errors = [line for line in text.splitlines() if "speechlab-error" in line]
+    assert len(errors) == 1
+    assert "No recognizer that is allowed here is installed" in errors[0]
+    assert "Traceback" not in text + text_of(notebook)
+
+
+def test_dashboard_models_file_names_exactly_what_is_offered(tmp_path, monkeypatch, tiny):
+    config = tmp_path / "models.json"
+    config.write_text(json.dumps({"synthesizers": ["piper"], "recognizers": [str(tiny.wav2vec2)]}))
+    monkeypatch.setenv("SPEECHLAB_DASHBOARD_MODELS", str(config))
+    text = widget_text(execute(ROUNDTRIP_DASHBOARD))
+    assert "<b>Synthesizers:</b> piper<br><b>Recognizers:</b> wav2vec2</p>" in text
+    assert "pocketsphinx" not in text.split("speechlab-models", 1)[1].split("</p>", 1)[0]
