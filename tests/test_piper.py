@@ -79,3 +79,11 @@ def test_voice_loads_once(piper):
     first = piper._loaded_voice()
     piper.synthesize("Two.")
     assert piper._loaded_voice() is first
+
+
+def test_same_text_gives_the_same_audio_every_time():
+    synth = PiperSynthesizer()
+    first = synth.synthesize("The birch canoe slid on the smooth planks.").audio.samples
+    synth.synthesize("Something else in between.")
+    again = synth.synthesize("The birch canoe slid on the smooth planks.").audio.samples
+    np.testing.assert_array_equal(first, again)
