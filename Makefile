@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8866
 PYTEST_ARGS ?=
 
-.PHONY: install dashboard test lint benchmark clean
+.PHONY: install dashboard test lint benchmark loadtest clean
 
 install: $(VENV)/.installed
 
@@ -20,12 +20,18 @@ dashboard: install
 	$(VENV)/bin/voila notebooks/dashboards --no-browser --Voila.ip=$(HOST) --port=$(PORT)
 
 test: install
-	$(PY) -m ruff check lab widgets tests benchmarks
+	$(PY) -m ruff check lab widgets tests benchmarks loadtest
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(PY) -m ruff check --fix lab widgets tests benchmarks
-	$(PY) -m ruff format lab widgets tests benchmarks
+	$(PY) -m ruff check --fix lab widgets tests benchmarks loadtest
+	$(PY) -m ruff format lab widgets tests benchmarks loadtest
+
+benchmark: install
+	$(PY) -m benchmarks.run
+
+loadtest: install
+	$(PY) -m loadtest
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-output
