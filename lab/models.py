@@ -521,6 +521,13 @@ def _wrong_kind(request: str, kind: str, actual: str) -> UnknownModelError:
     )
 
 
+def folder_label(folder: str | os.PathLike[str]) -> str:
+    """How a model loaded from a local folder is named in results and views: the folder's own
+    name, so that no server path reaches a dashboard visitor or a shared result file."""
+    path = Path(folder)
+    return path.name or str(path)
+
+
 def get_synthesizer(model: Any = None) -> Any:
     """A loaded synthesizer for a registry name, hub id, local folder (``"tts+vocoder"`` for two
     folders or ids) or instance; None picks :func:`default_pair`'s synthesizer."""
@@ -555,14 +562,16 @@ def get_synthesizer(model: Any = None) -> Any:
             raise _wrong_kind(request, SYNTHESIZER, _family_label(family))
         vocoder = folder / "vocoder"
         vocoder_source = str(vocoder) if (vocoder / "config.json").is_file() else None
-        return _speecht5(str(folder), vocoder_source, name=request, download_name=request)
+        return _speecht5(
+            str(folder), vocoder_source, name=folder_label(folder), download_name=request
+        )
 
     if "+" in request:
         tts, _, vocoder = (p.strip() for p in request.partition("+"))
         if (_as_folder(tts) or _HUB_ID.match(tts)) and (
             _as_folder(vocoder) or _HUB_ID.match(vocoder)
         ):
-            return _speecht5(tts, vocoder, name=request, download_name=tts)
+            return _speecht5(tts, vocoder, name=folder_label(tts), download_name=tts)
 
     if _HUB_ID.match(request) and not request.startswith((".", "/", "~")):
         return _speecht5(request, None, name=request, download_name=request)
@@ -600,7 +609,7 @@ def get_recognizer(model: Any = None) -> Any:
             raise _wrong_kind(request, RECOGNIZER, _family_label(family))
         return _load_once(
             (RECOGNIZER, str(folder)),
-            lambda: _guarded_load(request, lambda: _ctc_from(str(folder), request)),
+            lambda: _guarded_load(request, lambda: _ctc_from(str(folder), folder_label(folder))),
         )
 
     if _HUB_ID.match(request) and not request.startswith((".", "/", "~")):

@@ -277,3 +277,16 @@ def test_concurrent_requests_share_one_load(tiny):
         loaded = list(pool.map(lambda _: models.get_recognizer(str(tiny.hubert)), range(4)))
     assert all(r is loaded[0] for r in loaded)
     assert len([k for k in models.loaded_models() if str(tiny.hubert) in k]) == 1
+
+
+def test_models_from_folders_are_named_by_the_folder_not_its_server_path(tiny):
+    import numpy as np
+
+    from lab import Audio
+
+    rec = models.get_recognizer(str(tiny.wav2vec2))
+    assert rec.name == tiny.wav2vec2.name
+    result = rec.recognize(Audio(np.zeros(8000, np.float32) + 0.01, 16_000))
+    assert str(tiny.wav2vec2.parent) not in result.model
+    synth = models.get_synthesizer(f"{tiny.speecht5}+{tiny.hifigan}")
+    assert synth.name == tiny.speecht5.name
