@@ -16,9 +16,9 @@ SENTENCES = [
     "It is easy to tell the depth of a well.",
     "These days a chicken leg is a rare dish.",
 ]
-# Measured here: corpus WER 0.26 clean, 0.95 at 5 dB, 1.0 at -5 dB (DESIGN.md: about 0.35 clean
-# over 20 Harvard sentences);
-# the bound leaves room for Piper's sampling noise and PocketSphinx releases.
+# Measured here (Piper with sampling off, so the audio is the same every run): corpus WER 0.31
+# clean, 0.81 at 10 dB, 0.95 at 5 dB, 1.0 at -5 dB. DESIGN.md reports about 0.35 clean over 20
+# Harvard sentences; the bound leaves room for other PocketSphinx and Piper releases.
 CLEAN_WER_BOUND = 0.40
 
 
