@@ -55,6 +55,7 @@ def _server_env(tmp: Path, extra: dict[str, str] | None = None) -> dict[str, str
     return {
         # an empty model cache: the bundled pair serves, whatever this machine has downloaded
         "HF_HOME": str(tmp / "hf"),
+        "HF_HUB_CACHE": None,
         "SPEECHLAB_VOICES": str(tmp / "voices"),
         "SPEECHLAB_LISTENING_DB": str(tmp / "listening.sqlite"),
         "SPEECHLAB_ALLOWED_MODELS": None,

@@ -144,6 +144,7 @@ def test_neural_sections_run_with_tiny_checkpoints(path, tiny):
 def test_neural_sections_explain_why_they_skip_without_weights(path, tmp_path, monkeypatch):
     # An empty Hugging Face cache: the pretrained models are certainly absent.
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     monkeypatch.setenv("SPEECHLAB_VOICES", str(tmp_path / "voices"))
     notebook = execute(path)
     text = text_of(notebook)
@@ -160,7 +161,8 @@ ROUNDTRIP_DASHBOARD = ROOT / "notebooks" / "dashboards" / "roundtrip_lab.ipynb"
 def test_dashboard_offers_only_allowed_models_and_says_the_bundled_pair_stands_in(
     tmp_path, monkeypatch
 ):
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # no pretrained weights here
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)  # no pretrained weights here
     monkeypatch.setenv(
         "SPEECHLAB_ALLOWED_MODELS",
         "speecht5,piper,pocketsphinx,wav2vec2-base-960h,hubert-large-ls960-ft",
@@ -173,6 +175,7 @@ def test_dashboard_offers_only_allowed_models_and_says_the_bundled_pair_stands_i
 
 def test_dashboard_without_an_allowed_recognizer_says_so_in_one_sentence(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     monkeypatch.setenv("SPEECHLAB_ALLOWED_MODELS", "piper,wav2vec2-base-960h")
     notebook = execute(ROUNDTRIP_DASHBOARD)
     text = widget_text(notebook)
