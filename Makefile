@@ -17,7 +17,8 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 dashboard: install
-	$(VENV)/bin/voila notebooks/dashboards --no-browser --Voila.ip=$(HOST) --port=$(PORT)
+	$(VENV)/bin/voila notebooks/dashboards --no-browser --Voila.ip=$(HOST) --port=$(PORT) \
+		--Voila.config_file_paths=notebooks/dashboards
 
 test: install
 	$(PY) -m ruff check lab widgets tests benchmarks loadtest
