@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 import soundfile as sf
+from widget_fixtures import decode_png
 
 import lab
 from lab.features import log_mel_spectrogram
@@ -76,7 +77,7 @@ def test_moving_the_snr_slider_recognises_again_without_synthesising(bundled, mo
     app = RoundTripLab(text=SENTENCE, synthesizers=[piper], recognizers=[sphinx])
     app.run()
     clean_wav, heard_wav = app.clean_player.value, app.noisy_player.value
-    z_before = np.asarray(app.spectrogram.heatmap.z).copy()
+    picture_before = app.spectrogram.image.source
     figure = app.spectrogram.figure
     with measure_wire() as meter:
         app.snr_slider.value = 5.0
@@ -85,7 +86,7 @@ def test_moving_the_snr_slider_recognises_again_without_synthesising(bundled, mo
     assert app.noisy_player.value != heard_wav and app.clean_player.value == clean_wav
     assert app.noisy_player.label == "heard (white noise, 5 dB)"
     assert app.spectrogram.figure is figure  # updated in place
-    assert not np.array_equal(np.asarray(app.spectrogram.heatmap.z), z_before)
+    assert app.spectrogram.image.source != picture_before
     assert "synthesis reused" in app.status.value
     assert "AudioPlayer" in meter.by_widget
     # the clean audio did not travel again: only the heard one did
@@ -134,8 +135,8 @@ def test_switching_recognizer_recognises_again_and_shows_neural_views(bundled, t
     assert app.result.recognition.model == tiny_ctc.name
     assert is_visible(app.emission) and is_visible(app.attention)
     frames = app.result.recognition.emissions.shape[0]
-    assert np.asarray(app.emission.heatmap.z).shape[1] == frames
-    assert np.asarray(app.attention.heatmap.z).shape == (frames, frames)  # self-attention
+    assert decode_png(app.emission.image.source)[0].shape[1] == frames
+    assert decode_png(app.attention.image.source)[0].shape == (frames, frames)  # self-attention
     # random weights are labelled wherever their results show
     assert is_visible(app.untrained) and "untrained" in app.untrained.value
     assert "untrained" in app.emission.title.value and "untrained" in app.diff.title.value
@@ -156,7 +157,7 @@ def test_tiny_speecht5_shows_cross_attention_with_its_voice(tiny, tiny_ctc):
     assert is_visible(app.attention) and not is_visible(app.attention.source)
     tokens = len(result.synthesis.tokens)
     steps = result.synthesis.cross_attention.shape[2]
-    assert np.asarray(app.attention.heatmap.z).shape == (tokens, steps)
+    assert decode_png(app.attention.image.source)[0].shape == (tokens, steps)
     assert "untrained" in app.attention.title.value
     assert "diagonality" in app.attention.score.value
 
@@ -205,6 +206,7 @@ def test_one_update_on_a_ten_second_clip_is_ten_times_smaller_than_naive_heatmap
         ),
     }
     naive = sum(naive_parts.values())
+    naive_audio = len(result.synthesis.audio.to_wav_bytes()) + len(result.audio.to_wav_bytes())
     audio = meter.by_widget.get("AudioPlayer", 0)
     ours_parts = {
         "spectrogram": payload_bytes(app.spectrogram.figure),
@@ -218,6 +220,9 @@ def test_one_update_on_a_ten_second_clip_is_ten_times_smaller_than_naive_heatmap
         f"(naive full-resolution float heatmaps {naive / 1e3:.0f} kB: "
         + ", ".join(f"{k} {v / 1e3:.0f} kB" for k, v in naive_parts.items())
         + f"; {naive / ours:.1f}× smaller); audio for both players {audio / 1e3:.0f} kB; "
-        f"all widget messages {meter.total_bytes / 1e3:.0f} kB in {meter.messages} messages"
+        f"all widget messages {meter.total_bytes / 1e3:.0f} kB in {meter.messages} messages "
+        f"(naive with both clips as WAV {(naive + naive_audio) / 1e3:.0f} kB)"
     )
     assert ours * 10 <= naive
+    # everything the update sent, audio and controls included, against heatmaps plus WAV audio
+    assert audio > 0 and meter.total_bytes * 10 <= naive + naive_audio

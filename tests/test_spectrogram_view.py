@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from widget_fixtures import click, recognition, speechlike_audio
+from widget_fixtures import click, decode_png, image_columns_s, recognition, speechlike_audio
 
 import lab
 from widgets._common import KIND_COLOURS, MAX_COLUMNS, payload_bytes
@@ -23,14 +23,26 @@ def shown():
     return view, player, audio
 
 
-def test_heatmap_is_bins_by_time_in_whole_decibels(shown):
+def test_picture_is_bins_by_time_in_two_decibel_steps(shown):
     view, _, audio = shown
-    z = np.asarray(view.heatmap.z)
-    assert z.shape == (80, 231)  # 80 mel bins (rows) by 2.3 s of 10 ms frames (columns)
-    assert np.asarray(view.heatmap.x)[-1] == pytest.approx(2.3, abs=0.011)
-    assert len(view.heatmap.y) == 80 and view.heatmap.y[0].endswith("Hz")
-    assert z.dtype.kind == "i"
-    assert z.max() - z.min() == pytest.approx(80, abs=1)  # the 80 dB range kept
+    pixels, palette = decode_png(view.image.source)
+    assert pixels.shape == (80, 231)  # 80 mel bins (rows) by 2.3 s of 10 ms frames (columns)
+    assert image_columns_s(view.image)[-1] == pytest.approx(2.3, abs=0.011)
+    assert (view.image.y0, view.image.dy) == (0, 1)  # row 0, the lowest band, at the bottom
+    assert tuple(view.figure.layout.yaxis2.range) == (-0.5, 79.5)
+    ticks = view.figure.layout.yaxis2.ticktext
+    assert len(ticks) == 8 and all(t.endswith("Hz") for t in ticks)
+    assert list(view.figure.layout.yaxis2.tickvals) == sorted(view.figure.layout.yaxis2.tickvals)
+    # one palette colour every 2 dB: the 80 dB range kept, the loudest cells brightest
+    assert len(palette) == 41 and pixels.max() - pixels.min() == pytest.approx(40, abs=1)
+    assert np.array_equal(pixels, view.levels)
+    assert palette[-1].sum() > palette[0].sum()
+    spec = view.spectrogram
+    loudest_bin = int(np.argmax(spec.values.mean(axis=0)))
+    quietest_bin = int(np.argmin(spec.values.mean(axis=0)))
+    assert pixels[loudest_bin].mean() > pixels[quietest_bin].mean() + 10
+    bar = view.scale_bar.marker
+    assert (bar.cmin, bar.cmax) == (round(spec.floor_db), round(spec.peak_db))
 
 
 def test_words_are_drawn_at_their_times_coloured_by_error_kind(shown):
@@ -72,19 +84,22 @@ def test_long_audio_is_pooled_to_the_columns_shown_and_stays_small():
     audio = speechlike_audio(12.0, seed=3)
     view = SpectrogramView()
     view.show(audio)
-    z = np.asarray(view.heatmap.z)
-    assert z.shape == (80, MAX_COLUMNS)
-    assert np.all(np.diff(np.asarray(view.heatmap.x)) > 0)
-    assert payload_bytes(view.figure) < 250_000  # 1200 frames × 80 bins as float JSON: ~1.8 MB
+    pixels, _ = decode_png(view.image.source)
+    assert pixels.shape == (80, MAX_COLUMNS)
+    columns = image_columns_s(view.image)
+    assert np.all(np.diff(columns) > 0) and columns[-1] == pytest.approx(12.0, abs=0.02)
+    assert payload_bytes(view.figure) < 60_000  # 1200 frames × 80 bins as float JSON: ~1.8 MB
 
 
 def test_updates_in_place_and_labels_untrained_results():
     view = SpectrogramView(scale="linear")
-    figure, heatmap = view.figure, view.heatmap
+    figure, image = view.figure, view.image
     view.show(speechlike_audio(1.0), untrained=True)
     assert "untrained" in view.title.value
-    assert np.asarray(view.heatmap.z).shape[0] == 257  # linear bins at 16 kHz
+    assert decode_png(view.image.source)[0].shape == (257, 101)  # linear bins at 16 kHz
+    assert view.figure.layout.yaxis2.range[1] == 256.5
     view.show(speechlike_audio(0.5))
-    assert view.figure is figure and view.heatmap is heatmap
+    assert view.figure is figure and view.image is image
+    assert decode_png(view.image.source)[0].shape == (257, 51)
     assert "untrained" not in view.title.value
     assert len(view.word_bars.x) == 0

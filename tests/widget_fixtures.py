@@ -87,3 +87,59 @@ def synthesis(text: str, *, steps: int = 47, seed: int = 0, untrained: bool = Fa
         text=text, audio=audio, model="tiny-speecht5", mel_frame_s=frame_s,
         sentences=(sentence,), untrained=untrained,
     )
+
+
+def decode_png(uri: str) -> tuple[np.ndarray, np.ndarray]:
+    """The (rows, columns) palette indices and the (colours, 3) palette of a palette PNG given
+    as a ``data:image/png;base64,`` URI, read the way a browser reads it (all five filters)."""
+    import base64
+    import struct
+    import zlib
+
+    prefix = "data:image/png;base64,"
+    assert uri.startswith(prefix)
+    data = base64.b64decode(uri[len(prefix):])
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    chunks: dict[bytes, bytes] = {}
+    at = 8
+    while at < len(data):
+        (length,) = struct.unpack(">I", data[at:at + 4])
+        kind, body = data[at + 4:at + 8], data[at + 8:at + 8 + length]
+        assert struct.unpack(">I", data[at + 8 + length:at + 12 + length])[0] == zlib.crc32(
+            kind + body
+        )
+        chunks[kind] = chunks.get(kind, b"") + body
+        at += 12 + length
+    width, height, depth, colour_type = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
+    assert (depth, colour_type) == (8, 3)
+    raw = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), np.uint8).reshape(height, width + 1)
+    rows = np.zeros((height, width), np.int64)
+    for r in range(height):
+        kind, line = raw[r, 0], raw[r, 1:].astype(np.int64)
+        above = rows[r - 1] if r else np.zeros(width, np.int64)
+        out = np.zeros(width, np.int64)
+        for c in range(width):
+            left = out[c - 1] if c else 0
+            upper_left = above[c - 1] if c else 0
+            if kind == 0:
+                predicted = 0
+            elif kind == 1:
+                predicted = left
+            elif kind == 2:
+                predicted = above[c]
+            elif kind == 3:
+                predicted = (left + above[c]) // 2
+            else:
+                p = left + above[c] - upper_left
+                pa, pb, pc = abs(p - left), abs(p - above[c]), abs(p - upper_left)
+                predicted = left if pa <= pb and pa <= pc else above[c] if pb <= pc else upper_left
+            out[c] = (line[c] + predicted) % 256
+        rows[r] = out
+    palette = np.frombuffer(chunks[b"PLTE"], np.uint8).reshape(-1, 3)
+    return rows.astype(np.uint8), palette
+
+
+def image_columns_s(image) -> np.ndarray:
+    """Seconds at the centre of each column of a plotly image trace showing a PNG."""
+    width = decode_png(image.source)[0].shape[1]
+    return image.x0 + image.dx * np.arange(width)

@@ -1,12 +1,16 @@
 """What the views share: a status line, a busy context for buttons, colours for word errors, and
-helpers that shrink arrays to the pixels shown before they cross the wire (and measure them)."""
+helpers that shrink arrays to the pixels shown before they cross the wire (as colour-mapped PNG
+pictures) and measure them."""
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
+import struct
 import time
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -272,6 +276,107 @@ def round_to(values: np.ndarray, lo: float, hi: float, step: float = 1.0) -> np.
 def time_axis(n: int, step_s: float, max_size: int = MAX_COLUMNS) -> np.ndarray:
     """Seconds at the centre of each pooled column, as float32 (sent as a binary buffer)."""
     return (pooled_positions(n, max_size) * step_s).astype(np.float32)
+
+
+# --- pictures instead of number grids --------------------------------------------------------
+# plotly sends a 2-D heatmap ``z`` as a JSON list of lists (no binary buffers), about 3-18 bytes a
+# cell. A palette PNG of the same cells is about one byte a cell before deflate, a fraction after.
+PNG_PREFIX = "data:image/png;base64,"
+
+
+def colour_palette(colorscale: str, levels: int) -> np.ndarray:
+    """``levels + 1`` RGB colours (uint8) sampled evenly along a named plotly colour scale: the
+    colour of each integer :func:`quantize` gives."""
+    from plotly.colors import get_colorscale, sample_colorscale
+
+    samples = sample_colorscale(get_colorscale(colorscale), list(np.linspace(0.0, 1.0, levels + 1)))
+    rgb = [[round(float(c)) for c in re.findall(r"[\d.]+", colour)[:3]] for colour in samples]
+    return np.asarray(rgb, dtype=np.uint8)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    body = kind + data
+    return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+
+
+def png_bytes(indices: np.ndarray, palette: np.ndarray) -> bytes:
+    """A palette PNG (8 bits a pixel) whose pixel (row, column) has colour
+    ``palette[indices[row, column]]``; row 0 is the first row of the file.
+
+    Each of the filters none, Sub and Up is tried on the whole picture and the smallest result
+    kept: smooth pictures (speech spectrograms) shrink most with Up, noisy ones with none.
+    """
+    cells = np.ascontiguousarray(indices, dtype=np.uint8)
+    if cells.ndim != 2 or cells.size == 0:
+        raise ValueError(f"a PNG needs a non-empty 2-D array of indices, got shape {cells.shape}")
+    palette = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
+    if int(cells.max()) >= len(palette):
+        raise ValueError("every index needs a palette colour")
+    height, width = cells.shape
+    candidates = []
+    for kind in (0, 1, 2):  # none, Sub (left neighbour), Up (row above)
+        if kind == 0:
+            rows = cells
+        elif kind == 1:
+            rows = np.diff(cells, axis=1, prepend=np.uint8(0)).astype(np.uint8)
+        else:
+            rows = np.diff(cells, axis=0, prepend=np.zeros((1, width), np.uint8)).astype(np.uint8)
+        raw = np.hstack([np.full((height, 1), kind, np.uint8), rows]).tobytes()
+        candidates.append(zlib.compress(raw, 9))
+    header = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)  # 8-bit, palette
+    return b"".join(
+        [
+            b"\x89PNG\r\n\x1a\n",
+            _png_chunk(b"IHDR", header),
+            _png_chunk(b"PLTE", palette.tobytes()),
+            _png_chunk(b"IDAT", min(candidates, key=len)),
+            _png_chunk(b"IEND", b""),
+        ]
+    )
+
+
+def png_data_uri(indices: np.ndarray, palette: np.ndarray) -> str:
+    """:func:`png_bytes` as a ``data:`` URI, what a plotly ``go.Image(source=...)`` shows."""
+    return PNG_PREFIX + base64.b64encode(png_bytes(indices, palette)).decode("ascii")
+
+
+def colour_image(
+    values: np.ndarray, lo: float, hi: float, colorscale: str, levels: int
+) -> tuple[str, np.ndarray]:
+    """``values`` (rows, columns) clipped to ``lo``…``hi``, cut into ``levels`` equal steps and
+    coloured along ``colorscale``: the PNG data URI and the step index of every cell."""
+    steps = quantize(values, lo, hi, levels)
+    return png_data_uri(steps, colour_palette(colorscale, levels)), steps
+
+
+def pooled_extent(n: int, step: float, max_size: int = MAX_COLUMNS) -> tuple[float, float]:
+    """Centre of the first column and width of every column, in units of ``step``, once
+    :func:`pool` has shrunk ``n`` entries (centred at ``i * step``) to at most ``max_size``:
+    the ``x0``/``dx`` (or ``y0``/``dy``) of an image of the pooled array."""
+    width = n / min(n, max_size) if n else 1.0
+    return (width - 1.0) / 2.0 * step, width * step
+
+
+def colour_bar(colorscale: str, lo: float, hi: float, title: str, **colorbar: Any) -> Any:
+    """A trace that draws nothing but a colour bar from ``lo`` to ``hi``: pictures have none."""
+    import plotly.graph_objects as go
+
+    return go.Scatter(
+        x=[None],
+        y=[None],
+        mode="markers",
+        marker={
+            "color": [lo],
+            "cmin": lo,
+            "cmax": hi,
+            "colorscale": colorscale,
+            "showscale": True,
+            "colorbar": {"title": {"text": title}, **colorbar},
+        },
+        hoverinfo="skip",
+        showlegend=False,
+        name=f"{title} scale",
+    )
 
 
 # --- measuring what crosses the wire ---------------------------------------------------------

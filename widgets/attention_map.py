@@ -1,5 +1,10 @@
 """Where a model looked: SpeechT5 cross-attention (text tokens over decoder time) or a CTC
-recognizer's self-attention (frames over frames), one layer and head at a time."""
+recognizer's self-attention (frames over frames), one layer and head at a time.
+
+The head shown reaches the browser as a colour-mapped PNG (percent of its largest weight, one
+pixel per pooled step and token), a small part of the bytes of a heatmap's JSON grid. Hovering the
+picture tells where it is, not the weight: it carries colours, not values.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,14 @@ import plotly.graph_objects as go
 
 from lab.attention import diagonality, head_scores
 from lab.results import Recognition, Synthesis
-from widgets._common import pool, pooled_positions, quantize, set_visible, untrained_badge
+from widgets._common import (
+    colour_bar,
+    colour_image,
+    pool,
+    pooled_extent,
+    set_visible,
+    untrained_badge,
+)
 
 MEAN = "mean"
 BEST = "best"
@@ -21,6 +33,9 @@ SELF = "recognition"
 MAX_SELF_ATTENTION = 300
 """Self-attention is square: at most this many frames a side reach the browser."""
 MAX_STEPS = 600
+COLOURSCALE = "Viridis"
+PERCENT_STEP = 2
+"""Weights are shown in steps of this many percent of the head's largest weight."""
 
 
 def _token_label(token: str) -> str:
@@ -48,21 +63,17 @@ class AttentionMap(widgets.VBox):
             control.layout.width = "230px"
         self.score = widgets.HTML()
         self.figure = go.FigureWidget(
-            go.Heatmap(
-                z=[[0]],
-                colorscale="Viridis",
-                zmin=0,
-                zmax=100,
-                colorbar={"title": {"text": "% of max"}},
-                name="attention",
-            ),
+            [go.Image(name="attention"), colour_bar(COLOURSCALE, 0, 100, "% of max")],
             layout={
                 "height": height,
                 "margin": {"l": 70, "r": 10, "t": 10, "b": 40},
                 "xaxis": {"title": {"text": "time (s)"}},
             },
         )
-        self.heatmap = self.figure.data[0]
+        self.image, self.scale_bar = self.figure.data
+        """The picture (``source`` a PNG; rows are tokens, or attended frames) and its colour bar."""
+        self.levels: np.ndarray | None = None
+        """Steps of :data:`PERCENT_STEP` % of the largest weight, of every pixel shown."""
         self.matrix: np.ndarray | None = None
         """The (steps, tokens) matrix shown now, at full resolution."""
         self.shown_layer = self.shown_head = 0
@@ -197,25 +208,29 @@ class AttentionMap(widgets.VBox):
         limit_y = MAX_SELF_ATTENTION if square else keys
         shown = pool(pool(matrix, limit_x, 0), limit_y, 1)  # (steps', keys')
         peak = float(shown.max()) or 1.0
-        z = quantize(shown.T, 0.0, peak, 100)  # rows: tokens (or attended frames)
-        x = (pooled_positions(steps, limit_x) * step_s).astype(np.float32)
+        image, self.levels = colour_image(  # rows: tokens (or attended frames)
+            shown.T, 0.0, peak, COLOURSCALE, 100 // PERCENT_STEP
+        )
+        x0, dx = pooled_extent(steps, step_s, limit_x)
+        # an image would otherwise force square pixels
+        yaxis: dict[str, Any] = {"title": {"text": source["y_title"]}, "scaleanchor": False}
         if square:
-            y: Any = (pooled_positions(keys, limit_y) * step_s).astype(np.float32)
-            hover = "query %{x:.2f} s · key %{y:.2f} s · %{z}% of max<extra></extra>"
-            yaxis: dict[str, Any] = {"title": {"text": source["y_title"]}, "tickmode": "auto"}
+            y0, dy = pooled_extent(keys, step_s, limit_y)
+            hover = "query %{x:.2f} s · key %{y:.2f} s<extra></extra>"
+            yaxis.update(tickmode="auto", autorange=True)  # attended time goes up
         else:
-            y = np.arange(keys, dtype=np.int16)
+            y0, dy = 0.0, 1.0
             labels = source["labels"]
-            hover = "%{x:.2f} s · token %{y} · %{z}% of max<extra></extra>"
-            yaxis = {
-                "title": {"text": source["y_title"]},
-                "tickmode": "array",
-                "tickvals": list(range(keys)),
-                "ticktext": labels[:keys],
-                "autorange": "reversed",
-            }
+            hover = "%{x:.2f} s · token %{y}<extra></extra>"
+            yaxis.update(
+                tickmode="array",
+                tickvals=list(range(keys)),
+                # tick text is read as HTML: a bare "</s>" breaks the whole layout
+                ticktext=[html.escape(label, quote=False) for label in labels[:keys]],
+                autorange="reversed",  # the first token on top
+            )
         with self.figure.batch_update():
-            self.heatmap.update(z=z, x=x, y=y, hovertemplate=hover)
+            self.image.update(source=image, x0=x0, dx=dx, y0=y0, dy=dy, hovertemplate=hover)
             self.figure.layout.yaxis = yaxis
             self.figure.layout.xaxis.title.text = (
                 "query time (s)" if square else "decoder time (s)"

@@ -1,5 +1,11 @@
 """What a CTC recognizer heard frame by frame: log-probabilities of each character, the path it
-chose, and where forced alignment put each character and word, with per-word confidence."""
+chose, and where forced alignment put each character and word, with per-word confidence.
+
+The log-probabilities reach the browser as a colour-mapped PNG (half-nat steps, one pixel per
+pooled frame and character), a small part of the bytes of a heatmap's JSON grid. Hovering the
+picture tells the time and the character, not the log-probability: it carries colours, not
+values.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +18,23 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from lab.results import Recognition
-from widgets._common import MAX_COLUMNS, pool, round_to, set_visible, time_axis, untrained_badge
+from widgets._common import (
+    MAX_COLUMNS,
+    colour_bar,
+    colour_image,
+    pool,
+    pooled_extent,
+    set_visible,
+    untrained_badge,
+)
 from widgets.audio_player import AudioPlayer
 
-HEATMAP, PATH, CHARS, WORDS = 0, 1, 2, 3
+IMAGE, PATH, CHARS, WORDS, SCALE = 0, 1, 2, 3, 4
 LOGPROB_FLOOR = -20.0
 """Log-probabilities below this (e^-20) look the same: the colour scale starts here."""
+LOGPROB_STEP = 0.5
+"""Log-probabilities are shown in steps of this many nats: one colour per step."""
+COLOURSCALE = "Blues"
 HIDDEN_LABELS = ("<s>", "</s>", "<unk>")
 _LABEL_NAMES = {"<pad>": "blank", "|": "␣ word break"}
 
@@ -40,7 +57,11 @@ class EmissionView(widgets.VBox):
         self.player = player
         self.max_columns = max_columns
         self.rows: list[int] = []
-        """Vocabulary id shown on each heatmap row, top to bottom."""
+        """Vocabulary id shown on each picture row, bottom (row 0) to top."""
+        self.labels: list[str] = []
+        """What each row shows (characters; 'blank', '␣ word break'), bottom to top."""
+        self.levels: np.ndarray | None = None
+        """Half-nat steps above :data:`LOGPROB_FLOOR` of every pixel shown (rows, columns)."""
         self.recognition: Recognition | None = None
         self.title = widgets.HTML("<b>CTC emissions</b>")
         self.summary = widgets.HTML()
@@ -48,18 +69,13 @@ class EmissionView(widgets.VBox):
             rows=2, cols=1, shared_xaxes=True, row_heights=[0.14, 0.86], vertical_spacing=0.03
         )
         figure.add_trace(
-            go.Heatmap(
-                z=[[0]], colorscale="Blues", zmin=LOGPROB_FLOOR, zmax=0,
-                colorbar={"title": {"text": "log p"}, "len": 0.8, "y": 0.42},
-                hovertemplate="%{x:.2f} s · %{y} · log p %{z}<extra></extra>", name="log p",
-            ),
-            row=2, col=1,
+            go.Image(hovertemplate="%{x:.2f} s<extra></extra>", name="log p"), row=2, col=1
         )
         figure.add_trace(
             go.Scatter(
                 x=[], y=[], mode="markers", name="chosen path",
                 marker={"color": "#ff6f00", "size": 4, "symbol": "square"},
-                hovertemplate="path: %{y} at %{x:.2f} s<extra></extra>",
+                hovertemplate="path: %{text} at %{x:.2f} s<extra></extra>",
             ),
             row=2, col=1,
         )
@@ -67,7 +83,7 @@ class EmissionView(widgets.VBox):
             go.Scatter(
                 x=[], y=[], mode="lines", name="forced alignment",
                 line={"color": "#d50000", "width": 3}, connectgaps=False,
-                hovertemplate="%{y}<extra></extra>",
+                hovertemplate="%{text}<extra></extra>",
             ),
             row=2, col=1,
         )
@@ -79,15 +95,22 @@ class EmissionView(widgets.VBox):
             ),
             row=1, col=1,
         )
+        figure.add_trace(
+            colour_bar(COLOURSCALE, LOGPROB_FLOOR, 0.0, "log p", len=0.8, y=0.42), row=2, col=1
+        )
         figure.update_layout(
             height=height, margin={"l": 90, "r": 10, "t": 10, "b": 40}, bargap=0.15,
             legend={"orientation": "h", "y": -0.12},
         )
         figure.update_xaxes(title_text="time (s)", row=2, col=1)
         figure.update_yaxes(showticklabels=False, fixedrange=True, row=1, col=1)
-        figure.update_yaxes(type="category", row=2, col=1)
+        figure.update_yaxes(
+            scaleanchor=False, autorange=False, tickmode="array", row=2, col=1
+        )  # an image would otherwise force square pixels
         self.figure = go.FigureWidget(figure)
-        self.heatmap, self.path_trace, self.char_trace, self.word_bars = self.figure.data
+        self.image, self.path_trace, self.char_trace, self.word_bars, self.scale_bar = (
+            self.figure.data
+        )
         self.word_bars.on_click(self._on_word_click)
         super().__init__([self.title, self.summary, self.figure], **kwargs)
         set_visible(self, False)
@@ -110,36 +133,46 @@ class EmissionView(widgets.VBox):
         frames = emissions.shape[0]
         self.rows = [i for i, label in enumerate(vocab) if label not in HIDDEN_LABELS]
         labels = [_LABEL_NAMES.get(vocab[i], vocab[i]) for i in self.rows]
-        row_of = {vocab_id: labels[r] for r, vocab_id in enumerate(self.rows)}
+        self.labels = labels
+        row_of = {vocab_id: r for r, vocab_id in enumerate(self.rows)}
+        row_of_label = {label: r for r, label in enumerate(labels)}
 
         shown = pool(emissions[:, self.rows], self.max_columns, axis=0)  # (columns, rows)
-        z = round_to(shown.T, LOGPROB_FLOOR, 0.0, 0.5)
-        x = time_axis(frames, frame_s, self.max_columns)
+        levels = round(-LOGPROB_FLOOR / LOGPROB_STEP)
+        source, self.levels = colour_image(shown.T, LOGPROB_FLOOR, 0.0, COLOURSCALE, levels)
+        x0, dx = pooled_extent(frames, frame_s, self.max_columns)
 
         path_x: np.ndarray = np.zeros(0, dtype=np.float32)
-        path_y: list[str] = []
+        path_y: np.ndarray = np.zeros(0, dtype=np.int16)
         if recognition.path is not None:
             blank = vocab.index("<pad>") if "<pad>" in vocab else 0
             chosen = np.asarray(recognition.path)
             keep = np.flatnonzero((chosen != blank) & np.isin(chosen, self.rows))
             path_x = ((keep + 0.5) * frame_s).astype(np.float32)
-            path_y = [row_of[int(chosen[k])] for k in keep]
+            path_y = np.array([row_of[int(chosen[k])] for k in keep], dtype=np.int16)
 
-        char_x: list[float | None] = []
-        char_y: list[str | None] = []
+        # one line per character, NaN between them: a gap, and all of it binary buffers
+        char_x: list[float] = []
+        char_y: list[float] = []
+        char_text: list[str] = []
         for char in recognition.chars:
             label = _LABEL_NAMES.get(char.text, char.text)
-            if label not in labels:
+            if label not in row_of_label:
                 continue
-            char_x += [round(char.start_s, 3), round(char.end_s, 3), None]
-            char_y += [label, label, None]
+            char_x += [char.start_s, char.end_s, np.nan]
+            char_y += [row_of_label[label], row_of_label[label], np.nan]
+            char_text += [label, label, ""]
 
         words = recognition.words
         scores = np.array([w.score for w in words], dtype=np.float64)
         with self.figure.batch_update():
-            self.heatmap.update(z=z, x=x, y=labels)
-            self.path_trace.update(x=path_x, y=path_y)
-            self.char_trace.update(x=char_x, y=char_y)
+            self.image.update(source=source, x0=x0, dx=dx, y0=0, dy=1)
+            self.path_trace.update(x=path_x, y=path_y, text=[labels[r] for r in path_y])
+            self.char_trace.update(
+                x=np.array(char_x, dtype=np.float32),
+                y=np.array(char_y, dtype=np.float32),
+                text=char_text,
+            )
             self.word_bars.update(
                 x=np.array([max(w.end_s - w.start_s, 1e-3) for w in words], dtype=np.float32),
                 base=np.array([w.start_s for w in words], dtype=np.float32),
@@ -158,6 +191,11 @@ class EmissionView(widgets.VBox):
                 for t in sorted({round(b, 3) for w in words for b in (w.start_s, w.end_s)})
             ]
             self.figure.layout.xaxis2.range = [0.0, frames * frame_s]
+            self.figure.layout.yaxis2.update(
+                range=[-0.5, len(labels) - 0.5],
+                tickvals=list(range(len(labels))),
+                ticktext=[html.escape(label, quote=False) for label in labels],  # read as HTML
+            )
         self.word_confidence = scores
         finite = scores[np.isfinite(scores)]
         parts = [f"{len(words)} words"]

@@ -1,4 +1,9 @@
-"""The spectrogram of what the recognizer heard, with its recognised words and a playhead."""
+"""The spectrogram of what the recognizer heard, with its recognised words and a playhead.
+
+The spectrogram reaches the browser as a colour-mapped PNG (2 dB steps, one pixel per pooled
+frame and bin), a tenth of the bytes of a heatmap's JSON grid. Hovering it tells the time and
+the band, not the decibels: the picture carries colours, not values.
+"""
 
 from __future__ import annotations
 
@@ -17,14 +22,20 @@ from widgets._common import (
     KIND_COLOURS,
     KIND_LABELS,
     MAX_COLUMNS,
+    colour_bar,
+    colour_image,
     pool,
-    round_to,
-    time_axis,
+    pooled_extent,
     untrained_badge,
 )
 from widgets.audio_player import AudioPlayer
 
-HEATMAP, WORDS = 0, 1
+IMAGE, WORDS, SCALE = 0, 1, 2
+COLOURSCALE = "Magma"
+DB_STEP = 2
+"""The picture shows decibels in steps of this size: one colour a step (41 for 80 dB)."""
+Y_TICKS = 8
+"""Frequency labels on the spectrogram's axis."""
 PLAYHEAD = 0
 """Index of the playhead among the layout shapes; word outlines follow it."""
 
@@ -53,13 +64,7 @@ class SpectrogramView(widgets.VBox):
             rows=2, cols=1, shared_xaxes=True, row_heights=[0.16, 0.84], vertical_spacing=0.03
         )
         figure.add_trace(
-            go.Heatmap(
-                z=[[0.0]],
-                colorscale="Magma",
-                colorbar={"title": {"text": "dB"}, "len": 0.8, "y": 0.42},
-                hovertemplate="%{x:.2f} s · %{y} · %{z} dB<extra></extra>",
-                name="spectrogram",
-            ),
+            go.Image(hovertemplate="%{x:.2f} s · band %{y:.0f}<extra></extra>", name="spectrogram"),
             row=2,
             col=1,
         )
@@ -79,6 +84,9 @@ class SpectrogramView(widgets.VBox):
             row=1,
             col=1,
         )
+        figure.add_trace(
+            colour_bar(COLOURSCALE, -80.0, 0.0, "dB", len=0.8, y=0.42), row=2, col=1
+        )
         figure.update_layout(
             height=height,
             margin={"l": 60, "r": 10, "t": 10, "b": 40},
@@ -89,16 +97,21 @@ class SpectrogramView(widgets.VBox):
         figure.update_yaxes(showticklabels=False, fixedrange=True, row=1, col=1)
         figure.update_yaxes(
             title_text="mel bands" if scale == "mel" else "frequency",
-            type="category",
-            nticks=8,
+            scaleanchor=False,  # an image would otherwise force square pixels
+            autorange=False,
+            tickmode="array",
             row=2,
             col=1,
         )
         self.figure = go.FigureWidget(figure)
-        self.heatmap = self.figure.data[HEATMAP]
+        self.image = self.figure.data[IMAGE]
+        """The spectrogram picture: ``source`` is a PNG, row 0 the lowest band."""
         self.word_bars = self.figure.data[WORDS]
+        self.scale_bar = self.figure.data[SCALE]
+        self.levels: np.ndarray | None = None
+        """Steps of :data:`DB_STEP` decibels above the floor, of every pixel shown (bands, columns)."""
         self.word_bars.on_click(self._on_word_click)
-        self.heatmap.on_click(self._on_heatmap_click)
+        self.image.on_click(self._on_image_click)
         super().__init__([self.title, self.figure], **kwargs)
         if player is not None:
             self.attach_player(player)
@@ -117,10 +130,14 @@ class SpectrogramView(widgets.VBox):
         spec = spectrogram(audio, self.scale)
         self.spectrogram = spec
         values = pool(spec.values, self.max_columns, axis=0)  # (columns, bins)
-        z = round_to(values.T, spec.floor_db, spec.peak_db, 1.0)  # (bins, columns), whole dB
-        x = time_axis(spec.n_frames, spec.frame_s, self.max_columns)
-        # one category per bin: evenly spaced rows labelled in Hz, as the mel scale spaces them
-        hz_labels = [f"{f:.0f} Hz" for f in spec.frequencies_hz]
+        floor, peak = round(spec.floor_db), round(spec.peak_db)
+        steps = min(max(round((peak - floor) / DB_STEP), 1), 255)
+        source, self.levels = colour_image(values.T, floor, peak, COLOURSCALE, steps)
+        x0, dx = pooled_extent(spec.n_frames, spec.frame_s, self.max_columns)
+        # rows evenly spaced as the mel scale spaces them, a few labelled in Hz
+        bins = len(spec.frequencies_hz)
+        ticks = np.unique(np.linspace(0, bins - 1, Y_TICKS).round().astype(int))
+        hz_labels = [f"{spec.frequencies_hz[b]:.0f} Hz" for b in ticks]
 
         self.words = recognition.words if recognition is not None else ()
         kinds = scores.hypothesis_word_kinds() if scores is not None else []
@@ -149,13 +166,8 @@ class SpectrogramView(widgets.VBox):
             for w, c in zip(self.words, colours, strict=True)
         ]
         with self.figure.batch_update():
-            self.heatmap.update(
-                z=z,
-                x=x,
-                y=hz_labels,
-                zmin=round(spec.floor_db),
-                zmax=round(spec.peak_db),
-            )
+            self.image.update(source=source, x0=x0, dx=dx, y0=0, dy=1)
+            self.scale_bar.marker.update(cmin=floor, cmax=peak, color=[floor])
             self.word_bars.update(
                 x=durations,
                 base=starts,
@@ -166,6 +178,9 @@ class SpectrogramView(widgets.VBox):
             )
             self.figure.layout.shapes = [_playhead_shape(0.0), *outlines]
             self.figure.layout.xaxis2.range = [0.0, audio.duration_s]
+            self.figure.layout.yaxis2.update(
+                range=[-0.5, bins - 0.5], tickvals=ticks.tolist(), ticktext=hz_labels
+            )
         badge = untrained_badge(untrained)
         self.title.value = f"<b>Spectrogram</b> {html.escape(caption)} {badge}".strip()
 
@@ -207,7 +222,7 @@ class SpectrogramView(widgets.VBox):
         if points.point_inds:
             self.play_word(points.point_inds[0])
 
-    def _on_heatmap_click(self, trace: Any, points: Any, state: Any) -> None:
+    def _on_image_click(self, trace: Any, points: Any, state: Any) -> None:
         if points.xs and self.player is not None:
             self.player.seek(float(points.xs[0]))
 
