@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from widget_fixtures import decode_png, image_columns_s
 
 from lab.layers import project_layer, similarity_to_final
 from lab.results import Recognition, Segment
 from widgets._common import MAX_COLUMNS, is_visible, payload_bytes
-from widgets.layer_explorer import NO_CHAR_LABEL, LayerExplorer
+from widgets.layer_explorer import NO_CHAR_LABEL, SIMILARITY_STEP, LayerExplorer
 
 
 def _recognition(layers: int = 4, frames: int = 30, dim: int = 8, seed: int = 0) -> Recognition:
@@ -20,12 +21,18 @@ def test_show_draws_similarity_heatmap_and_char_coloured_projection():
     rec = _recognition()
     view = LayerExplorer(rec)
     assert is_visible(view.figures) and view.status.kind == "ok"
-    heat = view.heatmap.data[0]
-    z = np.asarray(heat.z)
-    assert z.shape == (5, 30)  # layers + 1 rows, one column per frame
-    np.testing.assert_allclose(z, similarity_to_final(rec), atol=0.006)
-    assert list(heat.y) == ["features", "layer 1", "layer 2", "layer 3", "layer 4"]
-    assert heat.x[0] == pytest.approx(0.0) and heat.x[1] == pytest.approx(0.02)
+    picture = view.similarity_image
+    pixels, palette = decode_png(picture.source)
+    assert pixels.shape == (5, 30)  # layers + 1 rows, one column per frame
+    shown = -1.0 + pixels * SIMILARITY_STEP
+    np.testing.assert_allclose(shown, similarity_to_final(rec), atol=0.006)
+    assert np.all(pixels[-1] == 200)  # the final layer is itself: cos 1, the last colour
+    assert len(palette) == 201
+    axis = view.heatmap.layout.yaxis
+    assert list(axis.ticktext) == ["features", "layer 1", "layer 2", "layer 3", "layer 4"]
+    assert list(axis.tickvals) == [0, 1, 2, 3, 4] and (picture.y0, picture.dy) == (0, 1)
+    columns = image_columns_s(picture)
+    assert columns[0] == pytest.approx(0.0) and columns[1] == pytest.approx(0.02)
     names = [t.name for t in view.projection.data]
     assert names == ["H", "I", NO_CHAR_LABEL]
     sizes = {t.name: len(t.x) for t in view.projection.data}
@@ -63,12 +70,13 @@ def test_recognition_without_hidden_states_says_so_in_one_sentence():
 def test_long_clip_is_pooled_to_screen_columns_and_payload_stays_small():
     rec = _recognition(layers=12, frames=3000, dim=16, seed=1)  # one minute at 20 ms
     view = LayerExplorer(rec)
-    z = np.asarray(view.heatmap.data[0].z)
-    assert z.shape == (13, MAX_COLUMNS)
-    assert len(view.heatmap.data[0].x) == MAX_COLUMNS
+    pixels, _ = decode_png(view.similarity_image.source)
+    assert pixels.shape == (13, MAX_COLUMNS)
+    # five frames a column: the last column is centred on frame 2997
+    assert image_columns_s(view.similarity_image)[-1] == pytest.approx(2997 * 0.02)
     assert sum(len(t.x) for t in view.projection.data) == 3000
     heat_bytes = payload_bytes(view.heatmap)
-    assert heat_bytes < 60_000, heat_bytes
+    assert heat_bytes < 20_000, heat_bytes  # 13 × 600 cells, as JSON numbers about 40 kB
 
 
 def test_run_uses_the_lab_round_trip_with_a_tiny_wav2vec2(tiny):
@@ -83,7 +91,8 @@ def test_run_uses_the_lab_round_trip_with_a_tiny_wav2vec2(tiny):
     assert not view.run_button.disabled
     rec = view.recognition
     assert rec is not None and rec.hidden_states is not None
-    assert np.asarray(view.heatmap.data[0].z).shape == (3, rec.hidden_states.shape[1])
+    pixels, _ = decode_png(view.similarity_image.source)
+    assert pixels.shape == (3, rec.hidden_states.shape[1])
     assert "untrained" in view.badge.value
     drawn = sum(len(t.x) for t in view.projection.data)
     assert drawn == rec.hidden_states.shape[1]

@@ -3,6 +3,10 @@
 Left: a heatmap, layers × time, of how similar each layer's frame is to the final layer's frame
 at the same moment (cosine). Right: one layer's frames projected to two dimensions (PCA), each
 dot coloured by the character aligned to it. Moving the layer slider moves the dots in place.
+
+The similarities reach the browser as a colour-mapped PNG (steps of 0.01, one pixel per layer and
+pooled frame), a small part of the bytes of a heatmap's JSON grid. Hovering the picture tells the
+time, not the similarity: it carries colours, not values.
 """
 
 from __future__ import annotations
@@ -30,15 +34,19 @@ from widgets._common import (
     MAX_COLUMNS,
     StatusLine,
     busy,
+    colour_bar,
+    colour_image,
     pool,
-    round_to,
+    pooled_extent,
     set_visible,
-    time_axis,
     untrained_badge,
 )
 
 DEFAULT_RECOGNIZERS: tuple[str, ...] = ("wav2vec2-base-960h", "hubert-large-ls960-ft")
 NO_CHAR_LABEL = "(no character)"
+COLOURSCALE = "RdBu_r"
+SIMILARITY_STEP = 0.01
+"""The picture shows cosine similarity (-1 to 1) in steps of this size: one colour a step."""
 MAX_POINTS = 3000
 """Most frames drawn in the projection (one minute at 20 ms); longer clips are subsampled."""
 _PALETTE = (
@@ -82,27 +90,23 @@ class LayerExplorer(w.VBox):
 
         self.heatmap = go.FigureWidget(
             data=[
-                go.Heatmap(
-                    z=np.zeros((1, 1), np.float32),
-                    x=[0.0],
-                    y=["features"],
-                    zmin=-1,
-                    zmax=1,
-                    colorscale="RdBu",
-                    reversescale=True,
-                    colorbar={"title": {"text": "cos"}, "len": 0.9},
-                    hovertemplate="%{y}<br>%{x:.2f} s<br>cos %{z:.2f}<extra></extra>",
-                )
+                go.Image(hovertemplate="%{x:.2f} s<extra></extra>", name="similarity"),
+                colour_bar(COLOURSCALE, -1.0, 1.0, "cos", len=0.9),
             ],
             layout=go.Layout(
                 title={"text": "Similarity to the final layer"},
                 xaxis={"title": {"text": "time (s)"}},
-                yaxis={"title": {"text": "layer"}},
+                # an image would otherwise force square pixels
+                yaxis={"title": {"text": "layer"}, "scaleanchor": False, "tickmode": "array"},
                 height=360,
                 margin={"l": 70, "r": 10, "t": 40, "b": 40},
                 shapes=[_layer_box(0)],
             ),
         )
+        self.similarity_image = self.heatmap.data[0]
+        """The picture: ``source`` is a PNG, row 0 (at the bottom) the features."""
+        self.levels: np.ndarray | None = None
+        """Steps of :data:`SIMILARITY_STEP` above -1 of every pixel shown (layers, columns)."""
         self.projection = go.FigureWidget(
             layout=go.Layout(
                 title={"text": "Frames of layer 0 (PCA)"},
@@ -162,12 +166,16 @@ class LayerExplorer(w.VBox):
         frame_s = float(times[1] - times[0]) if times.size > 1 else float(times[0] * 2)
         pooled = pool(similarity, MAX_COLUMNS, axis=1)
         self._build_projection_traces(frame_chars(recognition), times)
+        levels = round(2.0 / SIMILARITY_STEP)
+        source, self.levels = colour_image(pooled, -1.0, 1.0, COLOURSCALE, levels)
+        x0, dx = pooled_extent(similarity.shape[1], frame_s)
         with self.heatmap.batch_update():
-            trace = self.heatmap.data[0]
-            trace.z = round_to(pooled, -1.0, 1.0, 0.01)
-            trace.x = time_axis(similarity.shape[1], frame_s)
-            trace.y = list(names)
-            self.heatmap.layout.yaxis.tickvals = list(names)
+            self.similarity_image.update(source=source, x0=x0, dx=dx, y0=0, dy=1)
+            self.heatmap.layout.yaxis.update(
+                range=[-0.5, len(names) - 0.5],
+                tickvals=list(range(len(names))),
+                ticktext=list(names),
+            )
         with self.layer.hold_trait_notifications():
             self.layer.max = similarity.shape[0] - 1
             if self.layer.value > self.layer.max:
