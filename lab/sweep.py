@@ -6,16 +6,21 @@ it and scores it, exactly as :func:`lab.roundtrip` would. Jobs run
 
 * locally on a process pool, one worker per core, each worker loading every model it needs once
   (PocketSphinx holds the GIL while it decodes, so threads do not run it in parallel; torch models
-  get ``cores // workers`` intra-op threads per worker so the cores are not oversubscribed);
+  get ``cores // workers`` intra-op threads per worker so the cores are not oversubscribed).
+  :func:`start_workers` (or ``keep_workers=True``) keeps warm workers for later sweeps, so a
+  second sweep in a session pays no process start-up, imports or model loading;
 * or on a dask cluster when a ``distributed.Client`` is given: ``client.submit`` per job,
   ``as_completed`` to stream rows back, models cached per worker process.
 
+The SNR copies of one sentence have the same length, so one job hears them all in one forward
+pass of a CTC recogniser (``recognize_batch``: the same transcripts as one by one).
 Models travel to workers as names or folder paths, never as pickled weights. Rows arrive in order
 of completion; each one says where it belongs (``sentence_index``, ``recognizer``, ``snr_db``).
 """
 
 from __future__ import annotations
 
+import atexit
 import csv
 import io
 import math
@@ -24,7 +29,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -134,6 +139,71 @@ def recognize_job(
     )
 
 
+def recognize_snrs_job(
+    audio: Audio,
+    text: str,
+    sentence_index: int,
+    recognizer: str,
+    snrs: Sequence[float | None],
+    noise: str,
+    seed: int,
+    torch_threads: int | None = None,
+    synthesis_untrained: bool = False,
+) -> list[SweepRow]:
+    """Every SNR of one (sentence, recogniser): the noisy copies have the same length, so a
+    recogniser with ``recognize_batch`` hears them in one forward pass (the same transcripts as
+    one by one); others hear them one by one. Rows come back in the order of ``snrs``."""
+    from lab.metrics import score
+    from lab.roundtrip import degrade, resolve_recognizer
+
+    rec = resolve_recognizer(recognizer)
+    _apply_torch_threads(torch_threads if torch_threads is not None else _torch_threads)
+    started = time.perf_counter()
+    heard = [degrade(audio, snr_db, noise, seed) for snr_db in snrs]
+    batch = getattr(rec, "recognize_batch", None)
+    recognitions = batch(heard) if batch is not None else [rec.recognize(h) for h in heard]
+    rows = []
+    for snr_db, recognition in zip(snrs, recognitions, strict=True):
+        scores = score(text, recognition)
+        rows.append(
+            SweepRow(
+                sentence_index=sentence_index,
+                text=text,
+                recognizer=recognizer,
+                snr_db=snr_db,
+                noise=noise,
+                seed=seed,
+                hypothesis=recognition.text,
+                wer=scores.wer,
+                cer=scores.cer,
+                bleu=scores.bleu,
+                chrf=scores.chrf,
+                seconds=0.0,
+                untrained=bool(recognition.untrained or synthesis_untrained),
+            )
+        )
+    # the copies shared one pass: each row is charged an equal share of it
+    share = (time.perf_counter() - started) / len(rows)
+    return [replace(row, seconds=share) for row in rows]
+
+
+def _warm_worker(recognizers: Sequence[str], torch_threads: int | None) -> int:
+    """Load every recogniser in this worker and run one short clip through each, so that the
+    first real job pays neither loading nor first-call set-up; returns the worker's pid."""
+    import numpy as np
+
+    from lab.roundtrip import resolve_recognizer
+
+    clip = Audio(np.random.default_rng(0).standard_normal(16_000).astype(np.float32) * 0.1,
+                 16_000)  # fmt: skip
+    for name in recognizers:
+        rec = resolve_recognizer(name)
+        _apply_torch_threads(torch_threads if torch_threads is not None else _torch_threads)
+        rec.recognize(clip)
+    time.sleep(0.2)  # let the other workers take their own warm-up job
+    return os.getpid()
+
+
 def synthesize_job(text: str, synthesizer: str | None, voice: Any = None) -> tuple[Audio, bool]:
     """Synthesise on a worker (cached per process); returns the audio and whether it is untrained."""
     from lab.roundtrip import synthesize
@@ -157,6 +227,7 @@ def run_sweep(
     pool: Literal["process", "thread"] = "process",
     synthesize_on: Literal["here", "workers"] = "here",
     progress: Progress | bool | None = None,
+    keep_workers: bool = False,
 ) -> Iterator[SweepRow]:
     """Round-trip every sentence at every SNR through every recogniser; yield rows as they finish.
 
@@ -170,6 +241,9 @@ def run_sweep(
     ``synthesize_on="workers"`` (dask only) also spreads synthesis over the cluster; a voice that
     samples noise (Piper) then gives slightly different audio than a synthesis made here.
     ``progress``: True shows a text progress bar; a callable gets (done, total, row).
+    ``keep_workers``: leave the worker processes running, models loaded, for later sweeps (as
+    :func:`start_workers` does; :func:`stop_workers` ends them). Warm workers started that way
+    are reused by any local process sweep with the same ``workers``.
     """
     sentence_list = [
         check_text(s) for s in ([sentences] if isinstance(sentences, str) else sentences)
@@ -201,7 +275,7 @@ def run_sweep(
     else:
         rows = _run_local(
             sentence_list, recognizer_names, snr_list, synthesizer, voice, noise, seed, workers,
-            pool,
+            pool, keep_workers,
         )  # fmt: skip
     try:
         for row in rows:
@@ -272,6 +346,83 @@ def _jobs(
             yield sentence_index, text, recognizer, snr_db
 
 
+class _Workers:
+    """A spawn process pool and what it was started with."""
+
+    def __init__(self, workers: int, torch_threads: int) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.workers = workers
+        self.torch_threads = torch_threads
+        self.warmed: set[str] = set()
+        # fork after torch has started its thread pools can hang: start workers clean
+        self.executor = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(torch_threads,),
+        )
+
+    def warm(self, recognizers: Sequence[str]) -> None:
+        missing = [name for name in recognizers if name not in self.warmed]
+        if not missing:
+            return
+        seen: set[int] = set()
+        for _ in range(8):  # a worker may take two warm-up jobs while another still starts
+            futures = [
+                self.executor.submit(_warm_worker, missing, self.torch_threads)
+                for _ in range(self.workers)
+            ]
+            seen.update(future.result() for future in futures)
+            if len(seen) >= self.workers:
+                break
+        self.warmed.update(missing)
+
+    def shutdown(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+_live_workers: _Workers | None = None
+_live_lock = threading.Lock()
+
+
+def _pool_shape(workers: int | None) -> tuple[int, int]:
+    cores = os.cpu_count() or 1
+    n_workers = max(1, workers if workers is not None else cores)
+    return n_workers, max(1, cores // n_workers)
+
+
+def start_workers(recognizers: Sequence[ModelName] | ModelName, workers: int | None = None) -> None:
+    """Start the sweep's worker processes now and load ``recognizers`` in each of them.
+
+    Later :func:`run_sweep` calls with the same ``workers`` (and no dask client) reuse these
+    warm workers instead of starting their own, so they skip process start-up, imports and model
+    loading. The workers stay, each holding its own copy of the models in memory, until
+    :func:`stop_workers` or the end of this Python session.
+    """
+    global _live_workers
+    names = _model_names(recognizers)
+    n_workers, torch_threads = _pool_shape(workers)
+    with _live_lock:
+        if _live_workers is not None and _live_workers.workers != n_workers:
+            _live_workers.shutdown()
+            _live_workers = None
+        if _live_workers is None:
+            _live_workers = _Workers(n_workers, torch_threads)
+            atexit.register(stop_workers)
+        _live_workers.warm(names)
+
+
+def stop_workers() -> None:
+    """Stop the workers :func:`start_workers` (or ``keep_workers=True``) left running."""
+    global _live_workers
+    with _live_lock:
+        if _live_workers is not None:
+            _live_workers.shutdown()
+            _live_workers = None
+
+
 def _run_local(
     sentences: list[str],
     recognizers: list[str],
@@ -282,61 +433,67 @@ def _run_local(
     seed: int,
     workers: int | None,
     pool: str,
+    keep_workers: bool,
 ) -> Iterator[SweepRow]:
-    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor
+    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
     from concurrent.futures import wait as wait_futures
 
     from lab.roundtrip import synthesize
 
-    cores = os.cpu_count() or 1
-    n_workers = max(1, workers if workers is not None else cores)
+    if pool not in ("process", "thread"):
+        raise LabError(f"pool must be 'process' or 'thread', not {pool!r}.")
+    n_workers, torch_threads = _pool_shape(workers)
     if n_workers == 1:
         for index, text in enumerate(sentences):
             synthesis = synthesize(text, synthesizer, voice)
-            for job in _jobs(index, text, recognizers, snrs):
-                yield recognize_job(
-                    synthesis.audio, job[1], job[0], job[2], job[3], noise, seed,
+            for recognizer in recognizers:
+                yield from recognize_snrs_job(
+                    synthesis.audio, text, index, recognizer, snrs, noise, seed,
                     synthesis_untrained=synthesis.untrained,
                 )  # fmt: skip
         return
-    torch_threads = max(1, cores // n_workers)
     executor: Any
+    owned: Any = None
     if pool == "thread":
-        executor = ThreadPoolExecutor(max_workers=n_workers)
-    elif pool == "process":
-        import multiprocessing
-
-        # fork after torch has started its thread pools can hang: start workers clean
-        executor = ProcessPoolExecutor(
-            max_workers=n_workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(torch_threads,),
-        )
+        executor = owned = ThreadPoolExecutor(max_workers=n_workers)
     else:
-        raise LabError(f"pool must be 'process' or 'thread', not {pool!r}.")
-    pending: set[Future[SweepRow]] = set()
+        global _live_workers
+        with _live_lock:
+            live = _live_workers
+        if live is not None and live.workers == n_workers:
+            executor = live.executor
+        elif keep_workers:
+            start_workers(recognizers, n_workers)
+            assert _live_workers is not None
+            executor = _live_workers.executor
+        else:
+            owned = _Workers(n_workers, torch_threads)
+            executor = owned.executor
+    pending: set[Future[list[SweepRow]]] = set()
     try:
         # synthesise here, sentence by sentence, while workers recognise what is ready
         for index, text in enumerate(sentences):
             synthesis = synthesize(text, synthesizer, voice)
-            for job in _jobs(index, text, recognizers, snrs):
+            for recognizer in recognizers:
                 pending.add(
                     executor.submit(
-                        recognize_job, synthesis.audio, job[1], job[0], job[2], job[3], noise,
-                        seed, torch_threads, synthesis.untrained,
+                        recognize_snrs_job, synthesis.audio, text, index, recognizer, snrs,
+                        noise, seed, torch_threads, synthesis.untrained,
                     )
                 )  # fmt: skip
             finished = {f for f in pending if f.done()}
             pending -= finished
             for future in finished:
-                yield future.result()
+                yield from future.result()
         while pending:
             finished, pending = wait_futures(pending, return_when=FIRST_COMPLETED)
             for future in finished:
-                yield future.result()
+                yield from future.result()
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        for future in pending:
+            future.cancel()
+        if owned is not None:
+            owned.shutdown()
 
 
 def _run_dask(

@@ -5,6 +5,7 @@ import io
 import math
 import statistics
 
+import numpy as np
 import pytest
 
 import lab
@@ -120,3 +121,54 @@ def test_models_must_travel_as_names():
 def test_bad_snr_lists_are_refused_before_any_work(snrs):
     with pytest.raises(LabError, match="SNR"):
         next(run_sweep(["Hello there."], ["pocketsphinx"], snrs, synthesizer="piper"))
+
+
+@pytest.mark.parametrize("which", ["wav2vec2", "hubert"])
+def test_noisy_copies_heard_in_one_pass_read_the_same_as_one_by_one(tiny, which):
+    from lab.models import get_recognizer
+    from lab.noise import add_noise
+
+    recognizer = get_recognizer(str(getattr(tiny, which)))
+    rng = np.random.default_rng(5)
+    speech = lab.Audio((0.3 * rng.standard_normal(16_000)).astype(np.float32), 16_000)
+    copies = [speech, add_noise(speech, 10.0, seed=1), add_noise(speech, 0.0, seed=1)]
+    together = recognizer.recognize_batch(copies)
+    for copy, batched in zip(copies, together, strict=True):
+        alone = recognizer.recognize(copy)
+        assert batched.text == alone.text
+        np.testing.assert_array_equal(batched.path, alone.path)
+        np.testing.assert_allclose(batched.emissions, alone.emissions, atol=1e-4)
+        assert [(w.text, w.start_s) for w in batched.words] == [
+            (w.text, w.start_s) for w in alone.words
+        ]
+
+
+def test_a_ctc_sweep_equals_a_plain_loop_of_roundtrip(tiny):
+    folder = str(tiny.wav2vec2)
+    snrs = [None, 10.0, 0.0]
+    rows = list(run_sweep(SENTENCES[:1], [folder], snrs, synthesizer="piper", seed=2, workers=1))
+    assert [r.snr_db for r in rows] == snrs
+    for row in rows:
+        rt = lab.roundtrip(SENTENCES[0], "piper", folder, snr_db=row.snr_db, seed=2)
+        assert row.hypothesis == rt.recognition.text
+        assert row.wer == rt.scores.wer and row.untrained
+
+
+def test_warm_workers_serve_later_sweeps_without_restarting(local_rows):
+    from lab import sweep
+
+    sweep.start_workers(["pocketsphinx"], workers=2)
+    try:
+        live = sweep._live_workers
+        assert live is not None
+        pids = set(live.executor._processes)
+        assert len(pids) == 2
+        for _ in range(2):
+            rows = list(
+                run_sweep(SENTENCES, ["pocketsphinx"], SNRS, synthesizer="piper", seed=3, workers=2)
+            )
+            assert sorted(rows, key=lambda r: r.key) == sorted(local_rows, key=lambda r: r.key)
+        assert sweep._live_workers is live and set(live.executor._processes) == pids
+    finally:
+        sweep.stop_workers()
+    assert sweep._live_workers is None

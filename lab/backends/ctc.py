@@ -123,6 +123,51 @@ class CTCRecognizer:
                 f"{_first_line(exc)}"
             ) from exc
 
+        return self._recognition(text, emissions, path, confidence, attentions, hidden_states,
+                                 started)  # fmt: skip
+
+    def recognize_batch(self, audios: list[Audio]) -> list[Recognition]:
+        """Recognise several clips; clips of the same length (noisy copies of one synthesis) go
+        through one forward pass, so each result equals ``recognize(audio)`` on its own within
+        float tolerance. Clips of other lengths, or over ``long_audio_s``, run one by one:
+        padding would change what a group-norm feature encoder computes."""
+        import torch
+
+        started = time.perf_counter()
+        resampled = [audio.resample(self.sample_rate) for audio in audios]
+        lengths = {audio.samples.size for audio in resampled}
+        if len(resampled) < 2 or len(lengths) != 1 or resampled[0].duration_s > self.long_audio_s:
+            return [self.recognize(audio) for audio in resampled]
+        try:
+            with torch.inference_mode():
+                inputs = self._inputs([audio.samples for audio in resampled])
+                logits = self.model(**inputs).logits
+                emissions = torch.log_softmax(logits.float(), dim=-1)
+                paths = emissions.argmax(dim=-1)
+                texts = self.processor.batch_decode(paths.cpu())
+        except (RuntimeError, ValueError) as exc:
+            raise BackendError(
+                f"{self.name} failed while recognising {len(resampled)} clips of "
+                f"{resampled[0].duration_s:.1f} s: {_first_line(exc)}"
+            ) from exc
+        results = []
+        for i, text in enumerate(texts):
+            confidence = float(emissions[i].max(dim=-1).values.mean()) if paths.shape[1] else None
+            results.append(
+                self._recognition(text, emissions[i], paths[i], confidence, None, None, started)
+            )
+        return results
+
+    def _recognition(
+        self,
+        text: str,
+        emissions: Any,
+        path: Any,
+        confidence: float | None,
+        attentions: np.ndarray | None,
+        hidden_states: np.ndarray | None,
+        started: float,
+    ) -> Recognition:
         emissions_np = emissions.cpu().numpy().astype(np.float32)
         path_np = path.cpu().numpy().astype(np.int64)
         token_ids = collapse_path(path_np, self.blank_id)
@@ -143,7 +188,7 @@ class CTCRecognizer:
             elapsed_s=time.perf_counter() - started,
         )
 
-    def _inputs(self, samples: np.ndarray) -> dict[str, Any]:
+    def _inputs(self, samples: np.ndarray | list[np.ndarray]) -> dict[str, Any]:
         features = self.processor.feature_extractor(
             samples, sampling_rate=self.sample_rate, return_tensors="pt"
         )
