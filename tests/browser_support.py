@@ -30,6 +30,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
+PAGE_TIMEOUT_MS = 90_000
+"""How long a page step may wait: a kernel start on two busy cores takes tens of seconds."""
 TIMINGS = ROOT / "test-output" / "browser_timings.json"
 
 

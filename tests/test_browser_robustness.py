@@ -13,11 +13,10 @@ import time
 import numpy as np
 import pytest
 import soundfile as sf
-from browser_support import CHROMIUM, SCREENSHOTS, launch_chromium, start_voila
+from browser_support import SCREENSHOTS, start_voila
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
-PAGE_TIMEOUT_MS = 90_000
 RUN_TIMEOUT_MS = 120_000
 
 
@@ -45,23 +44,14 @@ UPLOADS = [
         "whole file.",
     ),
     ("zero.wav", wav(0.0), "⚠ zero.wav holds no samples (0 seconds)."),
-    ("surround.wav", wav(0.5, channels=8), "✓ Using surround.wav: 0.5 s at 16000 Hz, 8 channels "
-     "mixed to mono."),
+    (
+        "surround.wav",
+        wav(0.5, channels=8),
+        "✓ Using surround.wav: 0.5 s at 16000 Hz, 8 channels mixed to mono.",
+    ),
     ("studio.wav", wav(0.5, rate=96000), "✓ Using studio.wav: 0.5 s at 96000 Hz."),
     ("good.wav", wav(1.0), "✓ Using good.wav: 1.0 s at 16000 Hz."),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"No Chromium at {CHROMIUM}: `apt-get install chromium` (.ci/run does).")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -76,15 +66,6 @@ def voila(tmp_path_factory):
     server = start_voila(SCREENSHOTS.parent / "voila-robustness.log", env)
     yield server
     server.stop()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(PAGE_TIMEOUT_MS)
-    yield page
-    context.close()
 
 
 def assert_no_traceback(page) -> None:
