@@ -64,10 +64,20 @@ PROPOSED = [
 ``make dashboard`` serves) now holds them too, and they are repeated here so that the load test
 states what it measured."""
 CONFIGS: dict[str, dict[str, Any]] = {
-    "ci": {"sessions": 3, "timeout_s": 300, "pool_size": 0},
-    "workshop": {"sessions": 10, "timeout_s": 900, "pool_size": 0},
+    "ci": {"sessions": 3, "timeout_s": 300, "pool_size": None},
+    "workshop": {"sessions": 10, "timeout_s": 900, "pool_size": None},
 }
-"""Named sizes: ``ci`` runs in the test suite; ``workshop`` (or ``--sessions 30``) by hand."""
+"""Named sizes: ``ci`` runs in the test suite; ``workshop`` (or ``--sessions 30``) by hand.
+A pool size of None serves the lab with the preheated pool ``voila.json`` sets."""
+
+
+def served_pool_size() -> int:
+    """Preheated kernels ``make dashboard`` keeps for the round-trip lab (from ``voila.json``)."""
+    config = json.loads((DASHBOARDS / "voila.json").read_text())
+    if not config.get("VoilaConfiguration", {}).get("preheat_kernel", False):
+        return 0
+    pools = config.get("VoilaKernelManager", {}).get("kernel_pools_config", {})
+    return int(pools.get(NOTEBOOK, pools.get("default", {})).get("pool_size", 0))
 
 
 @dataclass
@@ -141,9 +151,11 @@ def free_port() -> int:
 
 
 def voila_command(
-    port: int, pool_size: int, cull_idle_s: int, proposed: bool = True
+    port: int, pool_size: int | None, cull_idle_s: int, proposed: bool = True
 ) -> list[str]:
-    """``make dashboard``'s command line on another port, with the pool and culling settings."""
+    """``make dashboard``'s command line on another port, with the pool and culling settings.
+
+    ``pool_size`` None keeps ``voila.json``'s pool; 0 turns preheating off."""
     voila = Path(sys.executable).parent / "voila"
     command = [
         str(voila),
@@ -155,7 +167,9 @@ def voila_command(
     ]
     if proposed:
         command += PROPOSED
-    if pool_size > 0:
+    if pool_size == 0:
+        command += ["--preheat_kernel=False"]
+    elif pool_size is not None:
         command += [
             "--preheat_kernel=True",
             f"--pool_size={pool_size}",
@@ -172,7 +186,9 @@ def voila_command(
 
 
 class Server:
-    def __init__(self, pool_size: int, cull_idle_s: int, workdir: Path, proposed: bool) -> None:
+    def __init__(
+        self, pool_size: int | None, cull_idle_s: int, workdir: Path, proposed: bool
+    ) -> None:
         self.port = free_port()
         self.url = f"http://{LOOPBACK}:{self.port}"
         env = {
@@ -283,7 +299,9 @@ class PeakSampler(threading.Thread):
 
 
 # --- the visitors ----------------------------------------------------------------------------
-async def visit(browser: Any, url: str, record: Visit, timeout_s: float, held: asyncio.Event) -> None:
+async def visit(
+    browser: Any, url: str, record: Visit, timeout_s: float, held: asyncio.Event
+) -> None:
     """Open the lab, run one round trip, then stay on the page until ``held`` is set."""
     context = await browser.new_context(viewport={"width": 1200, "height": 900})
     page = await context.new_page()
@@ -323,9 +341,7 @@ async def drive(url: str, sessions: int, timeout_s: float, on_all_done: Any) -> 
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
         )
         held = asyncio.Event()
-        tasks = [
-            asyncio.create_task(visit(browser, url, r, timeout_s, held)) for r in records
-        ]
+        tasks = [asyncio.create_task(visit(browser, url, r, timeout_s, held)) for r in records]
         try:
             deadline = time.monotonic() + timeout_s + 30
             while time.monotonic() < deadline and not all(
@@ -347,7 +363,7 @@ async def drive(url: str, sessions: int, timeout_s: float, on_all_done: Any) -> 
 def run(
     sessions: int,
     timeout_s: float,
-    pool_size: int = 0,
+    pool_size: int | None = None,
     cull_idle_s: int = 0,
     proposed: bool = True,
 ) -> Report:
@@ -358,6 +374,8 @@ def run(
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="speechlab-load-") as tmp:
         server = Server(pool_size, cull_idle_s, Path(tmp), proposed)
+        if pool_size is None:
+            pool_size = served_pool_size()
         try:
             server.wait_ready(120)
             if pool_size > 0:  # let the pool fill, as a server does before a workshop starts
@@ -430,7 +448,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", choices=sorted(CONFIGS), default="ci")
     parser.add_argument("--sessions", type=int, help=f"visitors at once (1-{MAX_SESSIONS})")
     parser.add_argument("--timeout", type=float, help="seconds each visitor may wait")
-    parser.add_argument("--pool-size", type=int, help="preheated kernels for the lab (0: none)")
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        help="preheated kernels for the lab (0: none; default: as voila.json)",
+    )
     parser.add_argument("--cull-idle", type=int, default=0, help="cull idle kernels after s")
     parser.add_argument(
         "--as-is", action="store_true", help="without the settings proposed for make dashboard"

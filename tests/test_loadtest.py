@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from loadtest.run import CHROMIUM, CONFIGS, LOOPBACK, voila_command
+from loadtest.run import CHROMIUM, CONFIGS, LOOPBACK, served_pool_size, voila_command
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(420)]
 
@@ -19,6 +19,9 @@ def test_voila_command_stays_on_loopback_with_the_dashboard_configuration():
     assert any(c.startswith("--Voila.config_file_paths=") for c in command)
     assert "--preheat_kernel=True" in command
     assert "--MappingKernelManager.cull_idle_timeout=900" in command
+    # by default the pool voila.json sets is served as is; 0 turns preheating off
+    assert not any("preheat" in c for c in voila_command(8999, None, 0))
+    assert "--preheat_kernel=False" in voila_command(8999, 0, 0)
 
 
 def test_ci_configuration_holds_every_visitor(tmp_path):
@@ -39,8 +42,12 @@ def test_ci_configuration_holds_every_visitor(tmp_path):
     for visit in report["visits"]:
         assert visit["status"].startswith("✓ WER"), visit
         assert visit["page_s"] > 0 and 0 < visit["result_s"] <= report["result_worst_s"]
-    # one kernel per visitor, each with the bundled pair loaded once
-    assert report["kernels"] == 3
+    # one kernel per visitor, each with the bundled pair loaded once, plus the preheated pool
+    # that voila.json keeps for the lab (filled before visitors came, refilled as they take it)
+    pool = report["settings"]["pool_size"]
+    assert pool == served_pool_size() == 1
+    assert report["idle_kernels_before"] == pool
+    assert 3 <= report["kernels"] <= 3 + pool
     assert all(100 < uss < 4000 for uss in report["kernel_uss_mb"])
     assert report["total_uss_mb"] > sum(report["kernel_uss_mb"])
     assert "visitors 3: held 3, failures 0" in done.stdout
