@@ -37,8 +37,20 @@ def test_most_diagonal_head_is_chosen_and_drawn_tokens_by_time():
     # steps to seconds: one SpeechT5 decoder step is two 16 ms mel frames
     assert image_columns_s(view.image)[1] == pytest.approx(0.032, abs=1e-6)
     # tick text is HTML to plotly: "</s>" is escaped, or it would break the layout
-    assert list(view.figure.layout.yaxis.ticktext) == ["t", "h", "e", "␣", "c", "a", "t", "␣",
-                                                        "s", "a", "t", "&lt;/s&gt;"]
+    assert list(view.figure.layout.yaxis.ticktext) == [
+        "t",
+        "h",
+        "e",
+        "␣",
+        "c",
+        "a",
+        "t",
+        "␣",
+        "s",
+        "a",
+        "t",
+        "&lt;/s&gt;",
+    ]
     assert "layer 2, head 3" in view.title.value
     assert view.diagonality == pytest.approx(diagonality(synth.cross_attention[1, 2]))
     assert view.diagonality > 0.8

@@ -10,12 +10,16 @@ from lab import Audio, InvalidAudioError, LabError
 from lab import audio as audio_module
 
 
-def tone(seconds: float = 0.5, rate: int = 16_000, freq: float = 440.0, amp: float = 0.5) -> np.ndarray:
+def tone(
+    seconds: float = 0.5, rate: int = 16_000, freq: float = 440.0, amp: float = 0.5
+) -> np.ndarray:
     t = np.arange(int(seconds * rate)) / rate
     return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
 
-def wav_bytes(samples: np.ndarray, rate: int, fmt: str = "WAV", subtype: str | None = None) -> bytes:
+def wav_bytes(
+    samples: np.ndarray, rate: int, fmt: str = "WAV", subtype: str | None = None
+) -> bytes:
     buffer = io.BytesIO()
     sf.write(buffer, samples, rate, format=fmt, subtype=subtype)
     return buffer.getvalue()

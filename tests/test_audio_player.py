@@ -152,7 +152,11 @@ def test_browser_module_plays_a_range_stops_at_its_end_and_throttles_reports(tmp
     harness.write_text(BROWSER_HARNESS)
     module = Path(widgets.audio_player.__file__).parent / "audio_player.js"
     out = subprocess.run(
-        [node, str(harness), module.as_uri()], capture_output=True, text=True, timeout=30, check=True
+        [node, str(harness), module.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
     )
     result = json.loads(out.stdout)
     assert result["started"] == {"time": 0.5, "played": 1}

@@ -459,8 +459,10 @@ def test_other_scripts_are_saved_as_typed(tmp_path, typed, wer):
     ("rater", "message"),
     [
         ("", "Type a rater name (or an anonymous code) before starting."),
-        ("x" * 20_000, "The rater name has 20,000 characters; the limit is 100: type a shorter "
-         "name or code."),
+        (
+            "x" * 20_000,
+            "The rater name has 20,000 characters; the limit is 100: type a shorter name or code.",
+        ),
     ],
     ids=["empty", "20,000 characters"],
 )

@@ -144,7 +144,9 @@ def test_trust_remote_code_is_never_enabled():
     ]
     assert len(sources) > 20
     enabled = re.compile(r"trust_remote_code\W{0,4}(?:=|:)\s*(?!False)\w+")
-    hits = [str(p.relative_to(ROOT)) for p in sources if enabled.search(p.read_text(errors="ignore"))]
+    hits = [
+        str(p.relative_to(ROOT)) for p in sources if enabled.search(p.read_text(errors="ignore"))
+    ]
     assert hits == []
 
 
@@ -170,8 +172,17 @@ def test_uploads_never_become_files_named_by_the_visitor(name, tmp_path, monkeyp
     view = RecognizerComparison(["pocketsphinx"], synthesizer="piper", microphone=False)
     view.source.value = OWN_AUDIO
     view.audio_input.upload.set_state(
-        {"value": [{"name": name, "type": "audio/wav", "size": len(wav), "content": memoryview(wav),
-                    "last_modified": 0}]}
+        {
+            "value": [
+                {
+                    "name": name,
+                    "type": "audio/wav",
+                    "size": len(wav),
+                    "content": memoryview(wav),
+                    "last_modified": 0,
+                }
+            ]
+        }
     )
     assert view.audio_input.status.kind == "ok", view.audio_input.message
     assert "/" not in view.audio_input.source.removeprefix("upload: ")
@@ -240,13 +251,23 @@ def test_served_page_runs_no_visitor_code_and_serves_no_files(voila, tmp_path):
         socket.send(
             json.dumps(
                 {
-                    "header": {"msg_id": "x1", "msg_type": "execute_request", "session": "s",
-                               "username": "", "version": "5.3", "date": ""},
+                    "header": {
+                        "msg_id": "x1",
+                        "msg_type": "execute_request",
+                        "session": "s",
+                        "username": "",
+                        "version": "5.3",
+                        "date": "",
+                    },
                     "parent_header": {},
                     "metadata": {},
-                    "content": {"code": f"open({str(marker)!r}, 'w').write('pwned')",
-                                "silent": False, "store_history": False,
-                                "user_expressions": {}, "allow_stdin": False},
+                    "content": {
+                        "code": f"open({str(marker)!r}, 'w').write('pwned')",
+                        "silent": False,
+                        "store_history": False,
+                        "user_expressions": {},
+                        "allow_stdin": False,
+                    },
                     "channel": "shell",
                     "buffers": [],
                 }

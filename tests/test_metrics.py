@@ -29,7 +29,9 @@ def test_wer_cer_and_operation_counts(ref, hyp, wer, cer, ops):
 
 
 def test_alignment_marks_each_word():
-    s = score("the birch canoe slid on the smooth planks", "the birch canoe slit on smooth planks today")
+    s = score(
+        "the birch canoe slid on the smooth planks", "the birch canoe slit on smooth planks today"
+    )
     assert s.word_errors() == [
         ("equal", "the", "the"),
         ("equal", "birch", "birch"),
@@ -46,7 +48,11 @@ def test_alignment_marks_each_word():
 
 def test_bleu_and_chrf_rank_a_closer_hypothesis_higher():
     ref = "the birch canoe slid on the smooth planks"
-    perfect, close, far = score(ref, ref), score(ref, "the birch canoe slid on smooth planks"), score(ref, "a bird can slide")
+    perfect, close, far = (
+        score(ref, ref),
+        score(ref, "the birch canoe slid on smooth planks"),
+        score(ref, "a bird can slide"),
+    )
     assert perfect.bleu == pytest.approx(100.0)
     assert perfect.chrf == pytest.approx(100.0)
     assert perfect.bleu > close.bleu > far.bleu
@@ -66,8 +72,10 @@ def test_reference_without_words_is_refused():
 
 def test_corpus_wer_counts_errors_over_all_words():
     # 1 error in 1 word and 0 errors in 9 words: corpus WER is 1/10, not the mean of 1.0 and 0.0
-    result = corpus_scores(["cat", "one two three four five six seven eight nine"],
-                           ["bat", "one two three four five six seven eight nine"])
+    result = corpus_scores(
+        ["cat", "one two three four five six seven eight nine"],
+        ["bat", "one two three four five six seven eight nine"],
+    )
     assert result["wer"] == pytest.approx(0.1)
 
 
@@ -91,8 +99,15 @@ def tiny_language_model(tmp_path_factory):
     tok.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=["<unk>", "<eos>"]))
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", eos_token="<eos>")
     torch.manual_seed(0)
-    config = GPT2Config(vocab_size=tok.get_vocab_size(), n_positions=32, n_embd=16, n_layer=1, n_head=2,
-                        bos_token_id=1, eos_token_id=1)
+    config = GPT2Config(
+        vocab_size=tok.get_vocab_size(),
+        n_positions=32,
+        n_embd=16,
+        n_layer=1,
+        n_head=2,
+        bos_token_id=1,
+        eos_token_id=1,
+    )
     model = GPT2LMHeadModel(config)
     # a few steps of training so that word order matters to the model
     optimiser = torch.optim.Adam(model.parameters(), lr=0.05)
@@ -109,7 +124,9 @@ def tiny_language_model(tmp_path_factory):
 
 
 def test_perplexity_is_lower_for_the_fluent_sentence(tiny_language_model):
-    s = score("the cat sat on the mat", "mat the on sat cat the", language_model=tiny_language_model)
+    s = score(
+        "the cat sat on the mat", "mat the on sat cat the", language_model=tiny_language_model
+    )
     assert s.perplexity_reference is not None and s.perplexity_hypothesis is not None
     assert s.perplexity_reference < s.perplexity_hypothesis
     assert s.notes == ()

@@ -12,7 +12,12 @@ def speechlike():
     rng = np.random.default_rng(1)
     t = np.arange(32_000) / 16_000
     envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t)
-    return Audio((0.3 * envelope * np.sin(2 * np.pi * 220 * t) + 0.01 * rng.standard_normal(t.size)).astype(np.float32), 16_000)
+    return Audio(
+        (0.3 * envelope * np.sin(2 * np.pi * 220 * t) + 0.01 * rng.standard_normal(t.size)).astype(
+            np.float32
+        ),
+        16_000,
+    )
 
 
 @pytest.mark.parametrize("kind", ["white", "pink"])

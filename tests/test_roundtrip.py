@@ -62,8 +62,10 @@ def test_bundled_round_trip_recovers_a_clear_sentence(bundled):
 
 
 def test_corpus_wer_is_below_the_bound_and_rises_as_snr_falls(bundled):
-    hyps = {snr: [lab.roundtrip(s, *bundled, snr_db=snr, seed=1).recognition.text for s in SENTENCES]
-            for snr in (None, 5.0, -5.0)}
+    hyps = {
+        snr: [lab.roundtrip(s, *bundled, snr_db=snr, seed=1).recognition.text for s in SENTENCES]
+        for snr in (None, 5.0, -5.0)
+    }
     wer = {snr: lab.corpus_scores(SENTENCES, h)["wer"] for snr, h in hyps.items()}
     print("bundled corpus WER by SNR:", wer)
     assert wer[None] <= CLEAN_WER_BOUND
@@ -73,8 +75,12 @@ def test_corpus_wer_is_below_the_bound_and_rises_as_snr_falls(bundled):
 
 def test_moving_snr_or_switching_recogniser_never_synthesises_again(bundled):
     synth = CountingSynthesizer(bundled[0])
-    first = lab.roundtrip("Glue the sheet to the dark blue background.", synth, bundled[1], snr_db=20)
-    second = lab.roundtrip("Glue the sheet to the dark blue background.", synth, bundled[1], snr_db=0, seed=4)
+    first = lab.roundtrip(
+        "Glue the sheet to the dark blue background.", synth, bundled[1], snr_db=20
+    )
+    second = lab.roundtrip(
+        "Glue the sheet to the dark blue background.", synth, bundled[1], snr_db=0, seed=4
+    )
     assert synth.calls == 1
     assert second.synthesis is first.synthesis
     assert second.timings["synthesis"] == 0.0
@@ -123,7 +129,9 @@ def test_five_thousand_characters_synthesise_in_sentences(bundled):
     assert starts == sorted(starts)
 
 
-@pytest.mark.parametrize("text", ["Hello 🙂 world.", "東京は大きい。", "مرحبا بالعالم", "Ünïcödé wörds"])
+@pytest.mark.parametrize(
+    "text", ["Hello 🙂 world.", "東京は大きい。", "مرحبا بالعالم", "Ünïcödé wörds"]
+)
 def test_unusual_scripts_give_a_result_or_a_clear_error(bundled, text):
     try:
         rt = lab.roundtrip(text, *bundled)

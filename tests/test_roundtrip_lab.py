@@ -56,7 +56,9 @@ def test_run_with_the_bundled_pair_fills_players_diff_and_spectrogram(bundled):
     assert app.result is None and not app.run_button.disabled
     result = app.run()
     assert result is app.result and result is not None
-    assert wav_seconds(app.clean_player.value) == pytest.approx(result.synthesis.audio.duration_s, abs=0.01)
+    assert wav_seconds(app.clean_player.value) == pytest.approx(
+        result.synthesis.audio.duration_s, abs=0.01
+    )
     assert app.noisy_player.label == "heard (clean)"
     words = [c.hypothesis.description for c in app.diff.words.children]
     assert [w for w in words if w != "—"] == result.scores.hypothesis_words
@@ -97,17 +99,21 @@ def test_moving_the_snr_slider_recognises_again_without_synthesising(bundled, mo
 
 def test_controls_are_disabled_and_progress_shown_while_it_runs(bundled):
     piper, sphinx = bundled
-    app = RoundTripLab(text="A short test of the status line.", synthesizers=[piper],
-                       recognizers=[sphinx])
+    app = RoundTripLab(
+        text="A short test of the status line.", synthesizers=[piper], recognizers=[sphinx]
+    )
     seen = []
     app.status.observe(
-        lambda change: seen.append((app.status.message, app.run_button.disabled,
-                                    app.snr_slider.disabled)),
+        lambda change: seen.append(
+            (app.status.message, app.run_button.disabled, app.snr_slider.disabled)
+        ),
         names="value",
     )
     app.run_button.click()
     busy = [s for s in seen if s[0].startswith(("Recognising", "Scoring", "Synthesising"))]
-    assert busy and all(run_disabled and slider_disabled for _, run_disabled, slider_disabled in busy)
+    assert busy and all(
+        run_disabled and slider_disabled for _, run_disabled, slider_disabled in busy
+    )
     assert not app.run_button.disabled and not app.snr_slider.disabled
 
 
@@ -121,13 +127,15 @@ def test_a_lab_error_reads_as_one_sentence_in_the_status_line(bundled):
     assert not app.run_button.disabled
 
 
-def test_switching_recognizer_recognises_again_and_shows_neural_views(bundled, tiny_ctc,
-                                                                        monkeypatch):
+def test_switching_recognizer_recognises_again_and_shows_neural_views(
+    bundled, tiny_ctc, monkeypatch
+):
     lab.clear_cache()
     piper, sphinx = bundled
     synth_calls = Spy(monkeypatch, piper, "synthesize")
-    app = RoundTripLab(text=SENTENCE, synthesizers=[piper], recognizers=[sphinx, tiny_ctc],
-                       self_attention=True)
+    app = RoundTripLab(
+        text=SENTENCE, synthesizers=[piper], recognizers=[sphinx, tiny_ctc], self_attention=True
+    )
     app.run()
     assert not is_visible(app.emission)
     app.recognizer.value = 1
@@ -147,10 +155,12 @@ def test_switching_recognizer_recognises_again_and_shows_neural_views(bundled, t
 def test_tiny_speecht5_shows_cross_attention_with_its_voice(tiny, tiny_ctc):
     from lab.backends.speecht5 import SpeechT5Synthesizer
 
-    speecht5 = SpeechT5Synthesizer.from_pretrained(tiny.speecht5, tiny.hifigan, minlenratio=2.0,
-                                                   maxlenratio=2.0)
-    app = RoundTripLab(text="Hello there.", synthesizers=[speecht5], recognizers=[tiny_ctc],
-                       voices=[tiny.voice])
+    speecht5 = SpeechT5Synthesizer.from_pretrained(
+        tiny.speecht5, tiny.hifigan, minlenratio=2.0, maxlenratio=2.0
+    )
+    app = RoundTripLab(
+        text="Hello there.", synthesizers=[speecht5], recognizers=[tiny_ctc], voices=[tiny.voice]
+    )
     assert app.voice.options[0] == ("voice", tiny.voice)
     result = app.run()
     assert result is not None, app.status.message
@@ -166,7 +176,9 @@ def test_offline_default_pair_shows_its_notice(monkeypatch):
     import lab.models
 
     notice = "The pretrained models are not available offline; the bundled pair stands in."
-    monkeypatch.setattr(lab.models, "default_pair", lambda *a, **k: ("piper", "pocketsphinx", notice))
+    monkeypatch.setattr(
+        lab.models, "default_pair", lambda *a, **k: ("piper", "pocketsphinx", notice)
+    )
     app = RoundTripLab()
     assert is_visible(app.notice) and "not available offline" in app.notice.value
     assert app.synthesizer.label == "piper" and app.recognizer.label == "pocketsphinx"
@@ -188,8 +200,9 @@ def test_one_update_on_a_ten_second_clip_is_ten_times_smaller_than_naive_heatmap
     bundled, tiny_ctc
 ):
     piper, _ = bundled
-    app = RoundTripLab(text=LONG_TEXT, synthesizers=[piper], recognizers=[tiny_ctc],
-                       self_attention=True)
+    app = RoundTripLab(
+        text=LONG_TEXT, synthesizers=[piper], recognizers=[tiny_ctc], self_attention=True
+    )
     with measure_wire() as meter:
         result = app.run()
     assert result is not None, app.status.message

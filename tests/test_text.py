@@ -54,7 +54,8 @@ def test_split_keeps_every_word_in_order_and_pieces_short(max_chars):
     text = (
         "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background, "
         "then it is easy to tell the depth of a well! These days a chicken leg is a rare dish? "
-        + "Supercalifragilisticexpialidociousandthensome " * 2
+        + "Supercalifragilisticexpialidociousandthensome "
+        * 2
     )
     pieces = split_sentences(text, max_chars)
     assert all(0 < len(p) <= max_chars for p in pieces)

@@ -9,8 +9,13 @@ from widgets.audio_player import AudioPlayer
 from widgets.transcript_diff import TranscriptDiff
 
 REFERENCE = "the quick brown fox jumps"
-HEARD = [("the", 0.1, 0.3), ("quack", 0.35, 0.7), ("fox", 0.9, 1.2), ("jumps", 1.3, 1.7),
-         ("up", 1.8, 2.0)]
+HEARD = [
+    ("the", 0.1, 0.3),
+    ("quack", 0.35, 0.7),
+    ("fox", 0.9, 1.2),
+    ("jumps", 1.3, 1.7),
+    ("up", 1.8, 2.0),
+]
 
 
 @pytest.fixture
@@ -27,7 +32,12 @@ def diff():
 def test_each_aligned_position_shows_reference_over_recognised_word(diff):
     view, _ = diff
     assert [c.hypothesis.description for c in view.words.children] == [
-        "the", "quack", "—", "fox", "jumps", "up"
+        "the",
+        "quack",
+        "—",
+        "fox",
+        "jumps",
+        "up",
     ]
     kinds = [kind for kind, _, _ in view.positions]
     assert kinds == ["equal", "substitute", "delete", "equal", "equal", "insert"]

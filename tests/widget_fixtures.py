@@ -19,7 +19,12 @@ def click(figure, trace_index: int, point_index: int, x: float = 0.0, y: float =
             "ys": [y],
         },
         "device_state": {
-            "alt": False, "ctrl": False, "meta": False, "shift": False, "button": 0, "buttons": 1
+            "alt": False,
+            "ctrl": False,
+            "meta": False,
+            "shift": False,
+            "button": 0,
+            "buttons": 1,
         },
         "selector": None,
     }
@@ -33,8 +38,14 @@ def speechlike_audio(seconds: float = 2.3, sample_rate: int = 16000, seed: int =
     return lab.Audio(0.3 * envelope * tone + 0.01 * rng.standard_normal(t.size), sample_rate)
 
 
-def recognition(words: list[tuple[str, float, float]], *, frames: int = 0, seed: int = 0,
-                untrained: bool = False, attentions: bool = False) -> lab.Recognition:
+def recognition(
+    words: list[tuple[str, float, float]],
+    *,
+    frames: int = 0,
+    seed: int = 0,
+    untrained: bool = False,
+    attentions: bool = False,
+) -> lab.Recognition:
     """A CTC-like Recognition: the words, char segments, seeded emissions and a greedy path."""
     segments = tuple(lab.Segment(w, s, e, 0.5 + 0.1 * i) for i, (w, s, e) in enumerate(words))
     chars = []
@@ -67,8 +78,14 @@ def recognition(words: list[tuple[str, float, float]], *, frames: int = 0, seed:
     )
 
 
-def synthesis(text: str, *, steps: int = 47, seed: int = 0, untrained: bool = False,
-              diagonal_head: tuple[int, int] = (1, 2)) -> lab.Synthesis:
+def synthesis(
+    text: str,
+    *,
+    steps: int = 47,
+    seed: int = 0,
+    untrained: bool = False,
+    diagonal_head: tuple[int, int] = (1, 2),
+) -> lab.Synthesis:
     """A SpeechT5-like Synthesis with (2 layers, 3 heads, steps, tokens) cross-attention and one
     planted diagonal head."""
     tokens = tuple(text) + ("</s>",)
@@ -80,12 +97,20 @@ def synthesis(text: str, *, steps: int = 47, seed: int = 0, untrained: bool = Fa
     frame_s = 256 / 16000
     audio = speechlike_audio(steps * 2 * frame_s, seed=seed)
     sentence = lab.SentenceSynthesis(
-        text=text, tokens=tokens, start_s=0.0, end_s=audio.duration_s,
-        cross_attention=attention, stop_probs=np.linspace(0, 1, steps).astype(np.float32),
+        text=text,
+        tokens=tokens,
+        start_s=0.0,
+        end_s=audio.duration_s,
+        cross_attention=attention,
+        stop_probs=np.linspace(0, 1, steps).astype(np.float32),
     )
     return lab.Synthesis(
-        text=text, audio=audio, model="tiny-speecht5", mel_frame_s=frame_s,
-        sentences=(sentence,), untrained=untrained,
+        text=text,
+        audio=audio,
+        model="tiny-speecht5",
+        mel_frame_s=frame_s,
+        sentences=(sentence,),
+        untrained=untrained,
     )
 
 
@@ -98,14 +123,14 @@ def decode_png(uri: str) -> tuple[np.ndarray, np.ndarray]:
 
     prefix = "data:image/png;base64,"
     assert uri.startswith(prefix)
-    data = base64.b64decode(uri[len(prefix):])
+    data = base64.b64decode(uri[len(prefix) :])
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     chunks: dict[bytes, bytes] = {}
     at = 8
     while at < len(data):
-        (length,) = struct.unpack(">I", data[at:at + 4])
-        kind, body = data[at + 4:at + 8], data[at + 8:at + 8 + length]
-        assert struct.unpack(">I", data[at + 8 + length:at + 12 + length])[0] == zlib.crc32(
+        (length,) = struct.unpack(">I", data[at : at + 4])
+        kind, body = data[at + 4 : at + 8], data[at + 8 : at + 8 + length]
+        assert struct.unpack(">I", data[at + 8 + length : at + 12 + length])[0] == zlib.crc32(
             kind + body
         )
         chunks[kind] = chunks.get(kind, b"") + body
