@@ -6,7 +6,8 @@
 Offline: the models are default-size architectures with random weights (:mod:`lab.tiny`), which
 cost the same time as the pretrained ones. Each figure is measured in one run beside a baseline
 doing the same work, and written to ``benchmarks/results/latest.json`` and ``latest.md`` as
-absolute values, their ratio and whether the target is met. Targets are reported, never asserted.
+absolute values, their ratio and whether the target is met (a full run also updates the README's
+table). Targets are reported, never asserted.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from typing import Any
 import numpy as np
 
 RESULTS = Path(__file__).parent / "results"
+README = Path(__file__).parent.parent / "README.md"
+README_START = "<!-- benchmark table: written by python -m benchmarks.run -->"
+README_END = "<!-- end of benchmark table -->"
 SENTENCE = "Speech recognition is getting better every year."
 SWEEP_SENTENCES = (
     "The birch canoe slid on the smooth planks.",
@@ -620,6 +624,13 @@ def to_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def update_readme(markdown: str, readme: Path = README) -> None:
+    """Put a full run's table into the README between its two marker comments."""
+    text = readme.read_text()
+    start, end = text.index(README_START), text.index(README_END)
+    readme.write_text(text[: start + len(README_START)] + "\n" + markdown + text[end:])
+
+
 def run(quick: bool, models: Models, out: Path, compare_pools: bool = False) -> dict[str, Any]:
     import dataclasses
 
@@ -688,6 +699,8 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.models_dir or default_dir
     models = tiny_models(folder) if args.tiny else full_size_models(folder)
     report = run(args.quick, models, args.out, compare_pools=args.compare_pools)
+    if not (args.quick or args.tiny) and args.out == RESULTS:
+        update_readme(to_markdown(report))
     print(to_markdown(report))
     return 0
 
