@@ -9,26 +9,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loadtest.run import CHROMIUM, CHROMIUM_ARGS, free_port
+from loadtest.run import voila_command as loadtest_voila_command
+
 ROOT = Path(__file__).resolve().parent.parent
-DASHBOARDS = ROOT / "notebooks" / "dashboards"
-CHROMIUM = Path(os.environ.get("SPEECHLAB_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 PAGE_TIMEOUT_MS = 90_000
 """How long a page step may wait: a kernel start on two busy cores takes tens of seconds."""
@@ -36,22 +27,8 @@ TIMINGS = ROOT / "test-output" / "browser_timings.json"
 
 
 def voila_command(port: int) -> list[str]:
-    """The ``make dashboard`` command line, on another port."""
-    voila = Path(sys.executable).parent / "voila"
-    return [
-        str(voila),
-        str(DASHBOARDS),
-        "--no-browser",
-        "--Voila.ip=127.0.0.1",
-        f"--port={port}",
-        f"--Voila.config_file_paths={DASHBOARDS}",
-    ]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """The ``make dashboard`` command line (``voila.json`` as it is), on another port."""
+    return loadtest_voila_command(port, pool_size=None, cull_idle_s=0, proposed=False)
 
 
 @dataclass
