@@ -70,7 +70,9 @@ def monotonic_path(matrix: np.ndarray) -> np.ndarray:
         best = candidate + m[s]
     path = np.empty(steps, dtype=np.int32)
     # With fewer reachable tokens than the text has, end wherever the path got furthest.
-    end = tokens - 1 if np.isfinite(best[tokens - 1]) else int(np.flatnonzero(np.isfinite(best))[-1])
+    end = (
+        tokens - 1 if np.isfinite(best[tokens - 1]) else int(np.flatnonzero(np.isfinite(best))[-1])
+    )
     path[-1] = end
     for s in range(steps - 1, 0, -1):
         path[s - 1] = back[s, path[s]]

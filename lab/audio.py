@@ -64,12 +64,17 @@ class Audio:
         rate = self.sample_rate
         if isinstance(rate, float) and rate.is_integer():
             rate = int(rate)
-        if not isinstance(rate, (int, np.integer)) or not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        if (
+            not isinstance(rate, (int, np.integer))
+            or not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE
+        ):
             raise InvalidAudioError(
                 f"Sample rate {self.sample_rate!r} is outside {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz."
             )
         if samples.size == 0:
-            raise InvalidAudioError("The audio is empty (0 samples): record or upload a longer clip.")
+            raise InvalidAudioError(
+                "The audio is empty (0 samples): record or upload a longer clip."
+            )
         if samples.size > MAX_SECONDS * rate:
             raise InvalidAudioError(
                 f"The audio lasts {samples.size / rate / 60:.1f} minutes; the limit is "
@@ -152,7 +157,13 @@ class Audio:
             # e.g. a 96 kHz upload: the nearest rate MP3 holds that keeps what is audible
             audio = self.resample(max([r for r in MP3_RATES if r <= self.sample_rate] or [8000]))
         buffer = io.BytesIO()
-        sf.write(buffer, np.clip(audio.samples, -1.0, 1.0), audio.sample_rate, format=container, subtype=subtype)
+        sf.write(
+            buffer,
+            np.clip(audio.samples, -1.0, 1.0),
+            audio.sample_rate,
+            format=container,
+            subtype=subtype,
+        )
         return buffer.getvalue()
 
     def save(self, path: str | Path) -> Path:

@@ -51,7 +51,9 @@ def add_noise(audio: Audio, snr_db: float, kind: str = "white", seed: int = 0) -
 def measured_snr_db(clean: Audio, noisy: Audio) -> float:
     """SNR of ``noisy`` against ``clean`` in dB (for checking a degradation)."""
     residual = noisy.samples.astype(np.float64) - clean.samples
-    return float(10 * np.log10(np.mean(clean.samples.astype(np.float64) ** 2) / np.mean(residual**2)))
+    return float(
+        10 * np.log10(np.mean(clean.samples.astype(np.float64) ** 2) / np.mean(residual**2))
+    )
 
 
 def speed_perturb(audio: Audio, factor: float) -> Audio:

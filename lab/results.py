@@ -176,7 +176,9 @@ class Scores:
         out: list[tuple[str, str | None, str | None]] = []
         for c in self.alignment:
             if c.kind in ("equal", "substitute"):
-                for r, h in zip(ref[c.ref_start : c.ref_end], hyp[c.hyp_start : c.hyp_end], strict=True):
+                for r, h in zip(
+                    ref[c.ref_start : c.ref_end], hyp[c.hyp_start : c.hyp_end], strict=True
+                ):
                     out.append((c.kind, r, h))
             elif c.kind == "delete":
                 out.extend(("delete", r, None) for r in ref[c.ref_start : c.ref_end])
@@ -244,10 +246,18 @@ class RoundTrip:
 # --- generic dataclass <-> JSON ------------------------------------------------------------
 def _encode(value: Any) -> Any:
     if isinstance(value, Audio):
-        return {"__audio__": True, "sample_rate": value.sample_rate, "samples": _encode(value.samples)}
+        return {
+            "__audio__": True,
+            "sample_rate": value.sample_rate,
+            "samples": _encode(value.samples),
+        }
     if isinstance(value, np.ndarray):
-        return {"__ndarray__": True, "dtype": str(value.dtype), "shape": list(value.shape),
-                "data": value.ravel().tolist()}
+        return {
+            "__ndarray__": True,
+            "dtype": str(value.dtype),
+            "shape": list(value.shape),
+            "data": value.ravel().tolist(),
+        }
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, (list, tuple)):

@@ -40,7 +40,9 @@ class _SynthesisCache:
         self.hits = 0
         self.misses = 0
 
-    def get_or_make(self, key: tuple[Any, ...], make: Callable[[], Synthesis]) -> tuple[Synthesis, bool]:
+    def get_or_make(
+        self, key: tuple[Any, ...], make: Callable[[], Synthesis]
+    ) -> tuple[Synthesis, bool]:
         with self._lock:
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         with key_lock:
