@@ -22,11 +22,13 @@ dashboard: install
 
 test: install
 	$(PY) -m ruff check lab widgets tests benchmarks loadtest
+	$(PY) -m mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(PY) -m ruff check --fix lab widgets tests benchmarks loadtest
 	$(PY) -m ruff format lab widgets tests benchmarks loadtest
+	$(PY) -m mypy
 
 benchmark: install
 	$(PY) -m benchmarks.run

@@ -61,7 +61,7 @@ class Audio:
         if np.issubdtype(samples.dtype, np.integer):
             samples = samples.astype(np.float32) / float(np.iinfo(samples.dtype).max)
         samples = np.ascontiguousarray(samples, dtype=np.float32)
-        rate = self.sample_rate
+        rate: float | int = self.sample_rate
         if isinstance(rate, float) and rate.is_integer():
             rate = int(rate)
         if (

@@ -173,7 +173,7 @@ class ListeningStore:
                 raise
             return self.store._conn
 
-        def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+        def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
             try:
                 self.store._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
             finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import jiwer
 import sacrebleu
@@ -98,7 +99,7 @@ def perplexity(text: str, language_model: str | Path) -> float:
 
 
 @lru_cache(maxsize=2)
-def _load_language_model(name: str):  # type: ignore[no-untyped-def]
+def _load_language_model(name: str) -> tuple[Any, Any]:
     from lab.errors import ModelUnavailableError
 
     try:

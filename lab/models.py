@@ -567,11 +567,11 @@ def get_synthesizer(model: Any = None) -> Any:
         )
 
     if "+" in request:
-        tts, _, vocoder = (p.strip() for p in request.partition("+"))
+        tts, _, vocoder_id = (p.strip() for p in request.partition("+"))
         if (_as_folder(tts) or _HUB_ID.match(tts)) and (
-            _as_folder(vocoder) or _HUB_ID.match(vocoder)
+            _as_folder(vocoder_id) or _HUB_ID.match(vocoder_id)
         ):
-            return _speecht5(tts, vocoder, name=folder_label(tts), download_name=tts)
+            return _speecht5(tts, vocoder_id, name=folder_label(tts), download_name=tts)
 
     if _HUB_ID.match(request) and not request.startswith((".", "/", "~")):
         return _speecht5(request, None, name=request, download_name=request)

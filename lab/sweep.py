@@ -28,7 +28,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -443,7 +443,7 @@ def _run_local(
     workers: int | None,
     pool: str,
     keep_workers: bool,
-) -> Iterator[SweepRow]:
+) -> Generator[SweepRow, None, None]:
     from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
     from concurrent.futures import wait as wait_futures
 
@@ -515,7 +515,7 @@ def _run_dask(
     noise: str,
     seed: int,
     synthesize_on: str,
-) -> Iterator[SweepRow]:
+) -> Generator[SweepRow, None, None]:
     from distributed import as_completed
 
     torch_threads = _dask_torch_threads(client)

@@ -239,7 +239,7 @@ class SpeechT5Synthesizer:
         hook = self.model.speech_decoder_postnet.prob_out.register_forward_hook(
             lambda _module, _inputs, output: stop_scores.append(torch.sigmoid(output).sum(dim=-1))
         )
-        devices = [] if torch.device(self.device).type == "cpu" else None
+        devices: list[Any] | None = [] if torch.device(self.device).type == "cpu" else None
         try:
             with torch.random.fork_rng(devices=devices):
                 torch.manual_seed(self.seed)
