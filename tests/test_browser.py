@@ -182,15 +182,34 @@ def test_recognizer_comparison_compares(voila, page):
     screenshot(page, "recognizer_comparison")
 
 
-def test_robustness_sweep_draws_its_lines(voila, page):
+def test_robustness_sweep_draws_its_lines_and_stops(voila, page):
+    from playwright.sync_api import expect
+
     page.goto(voila.render_url("robustness_sweep.ipynb"))
     root = page.locator(DASHBOARD_CLASSES["robustness_sweep.ipynb"])
     root.wait_for()
     assert_no_error_shown(page)
-    page.get_by_role("button", name="Run sweep").click()
+    run, stop = (
+        root.get_by_role("button", name="Run sweep"),
+        root.get_by_role("button", name="Stop"),
+    )
+    expect(stop).to_be_hidden()
+    run.click()
     root.locator(".speechlab-download, a[download]").first.wait_for(timeout=RUN_TIMEOUT_MS)
     assert root.locator(".js-plotly-plot .scatterlayer .trace").count() >= 1
+    expect(root).to_contain_text("Done: 15 jobs")
     screenshot(page, "robustness_sweep")
+
+    # the sweep runs on a thread: the page answers the Stop button while it runs
+    run.click()
+    expect(stop).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    expect(
+        root.locator(".widget-label", has_text=re.compile(r"^[1-9]\d* of 15 jobs"))
+    ).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    stop.click()
+    expect(root).to_contain_text("Stopped:", timeout=RUN_TIMEOUT_MS)
+    expect(stop).to_be_hidden()
+    expect(run).to_be_enabled()
 
 
 def test_listening_test_starts_a_session(voila, page):

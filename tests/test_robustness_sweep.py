@@ -4,6 +4,7 @@ import base64
 import csv
 import io
 import re
+import time
 
 import numpy as np
 import pytest
@@ -124,3 +125,52 @@ def test_unknown_recognizer_error_keeps_partial_rows(tmp_path):
     assert "missing-model" in view.status.message
     # the row that finished before the failure is still offered
     assert len(view.rows) == 1 and len(_csv(view)) == 1
+
+
+def test_background_sweep_can_be_stopped_and_keeps_its_rows():
+    sentences = (
+        "The birch canoe slid on the smooth planks.",
+        "Glue the sheet to the dark blue background.",
+        "It is easy to tell the depth of a well.",
+        "These days a chicken leg is a rare dish.",
+    )
+    view = RobustnessSweep(
+        ["pocketsphinx"],
+        synthesizer="piper",
+        sentences=sentences,
+        snrs="clean, 10, 0",
+        workers=1,
+        background=True,
+    )
+    assert not is_visible(view.stop_button)
+    view.stop_button.click()  # nothing running: nothing happens
+    assert view.status.kind == "info" and not view._stop.is_set()
+
+    view.run_button.click()
+    thread = view.thread
+    assert thread is not None and thread.is_alive()  # the click returned while the sweep runs
+    view.run_button.click()  # a second click during the run starts nothing
+    assert view.thread is thread
+
+    deadline = time.monotonic() + 120
+    while not view.rows and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert view.rows and is_visible(view.stop_button)
+    view.stop_button.click()
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+
+    total = len(sentences) * 3
+    assert 1 <= len(view.rows) < total
+    assert view.status.kind == "info"
+    assert view.status.message.startswith(f"Stopped: {len(view.rows)} of {total} jobs")
+    assert view.progress.value == len(view.rows)
+    assert len(_csv(view)) == len(view.rows)  # what arrived is offered
+    assert not is_visible(view.stop_button) and not view.run_button.disabled
+
+    # the next run is not stopped by the earlier click
+    view.sentences.value = sentences[0]
+    view.snrs.value = "clean"
+    view.run_button.click()
+    view.thread.join(timeout=120)
+    assert view.status.kind == "ok" and len(view.rows) == 1

@@ -4,6 +4,7 @@ recogniser, drawn as the sweep's rows arrive, with the rows as a CSV download at
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -66,6 +67,9 @@ class RobustnessSweep(w.VBox):
 
     ``rows`` holds every :class:`lab.sweep.SweepRow` of the last run, in arrival order.
     ``workers`` is passed to ``run_sweep`` (None: one process per core; 1: in this process).
+    With ``background=True`` the Run button starts the sweep on a thread, so that the page stays
+    live while it runs: the Stop button ends it after the job in progress, keeping the rows
+    that arrived. ``run()`` itself always runs to the end (or the stop) before returning.
     """
 
     def __init__(
@@ -76,12 +80,19 @@ class RobustnessSweep(w.VBox):
         sentences: Sequence[str] = DEFAULT_SENTENCES,
         snrs: str = DEFAULT_SNRS,
         workers: int | None = None,
+        background: bool = False,
         **kwargs: Any,
     ) -> None:
         if not recognizers:
             raise ValueError("Offer at least one recogniser.")
         self.synthesizer = synthesizer
         self.workers = workers
+        self.background = background
+        self.running = False
+        """True while a sweep's rows are arriving."""
+        self.thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._starting = threading.Lock()
         self.rows: list[SweepRow] = []
         self._snr_order: list[float | None] = []
         self._recognizer_order: list[str] = []
@@ -105,6 +116,7 @@ class RobustnessSweep(w.VBox):
         self.seed = w.BoundedIntText(value=0, min=0, max=2**31 - 1, description="Seed")
         self.metric = w.ToggleButtons(options=list(METRICS), value="WER", description="Plot")
         self.run_button = w.Button(description="Run sweep", button_style="primary", icon="play")
+        self.stop_button = w.Button(description="Stop", icon="stop", button_style="warning")
         self.progress = w.IntProgress(min=0, max=1, value=0, layout=w.Layout(width="20em"))
         self.progress_label = w.Label()
         self.status = StatusLine()
@@ -120,12 +132,21 @@ class RobustnessSweep(w.VBox):
             )
         )
         set_visible(self.progress, False)
+        set_visible(self.stop_button, False)
         super().__init__(
             [
                 w.HBox(
                     [self.sentences, w.VBox([self.recognizers, self.snrs, self.noise, self.seed])]
                 ),
-                w.HBox([self.run_button, self.progress, self.progress_label, self.badge]),
+                w.HBox(
+                    [
+                        self.run_button,
+                        self.stop_button,
+                        self.progress,
+                        self.progress_label,
+                        self.badge,
+                    ]
+                ),
                 self.status,
                 self.metric,
                 self.figure,
@@ -142,13 +163,34 @@ class RobustnessSweep(w.VBox):
             self.noise,
             self.seed,
         )
-        self.run_button.on_click(lambda _: self.run())
+        self.run_button.on_click(lambda _: self._on_run())
+        self.stop_button.on_click(lambda _: self.stop())
         self.metric.observe(lambda _: self._redraw_all(), names="value")
 
     # --- running --------------------------------------------------------------------------
+    def _on_run(self) -> None:
+        if not self.background:
+            self.run()
+            return
+        with self._starting:  # a second click can arrive before the run has disabled the button
+            if self.thread is not None and self.thread.is_alive():
+                return
+            self.thread = threading.Thread(target=self.run, name="speechlab-sweep", daemon=True)
+            self.thread.start()
+
+    def stop(self) -> None:
+        """End the running sweep after the job in progress; the rows so far are kept."""
+        if not self.running:
+            return
+        self._stop.set()
+        self.stop_button.disabled = True
+        self.status.busy("Stopping after the job in progress…")
+
     def run(self) -> None:
         """Run the sweep; the plot and progress bar update after every row."""
         started = time.perf_counter()
+        self._stop.clear()
+        stopped = False
         with busy(self.status, *self._controls, message="Preparing the sweep…") as job:
             sentences = [s.strip() for s in self.sentences.value.splitlines() if s.strip()]
             snrs = parse_snrs(self.snrs.value)
@@ -160,20 +202,36 @@ class RobustnessSweep(w.VBox):
             total = len(sentences) * len(snrs) * len(recognizers)
             self._start(recognizers, snrs, total)
             job.progress(f"Synthesising and recognising {total} jobs…")
+            rows = run_sweep(
+                sentences,
+                recognizers,
+                snrs,
+                synthesizer=self.synthesizer,
+                noise=self.noise.value,
+                seed=int(self.seed.value),
+                workers=self.workers,
+            )
+            self.stop_button.disabled = False
+            set_visible(self.stop_button, True)
+            self.running = True
             try:
-                for row in run_sweep(
-                    sentences,
-                    recognizers,
-                    snrs,
-                    synthesizer=self.synthesizer,
-                    noise=self.noise.value,
-                    seed=int(self.seed.value),
-                    workers=self.workers,
-                ):
+                for row in rows:
                     self._add(row, total, started)
+                    if self._stop.is_set():
+                        stopped = len(self.rows) < total
+                        break
             finally:
+                rows.close()  # a stopped sweep lets its pool go now, not when collected
+                self.running = False
+                set_visible(self.stop_button, False)
                 self._offer_csv()
-        if not job.failed:
+        if stopped:
+            self.status.show(
+                f"Stopped: {len(self.rows)} of {total} jobs in "
+                f"{time.perf_counter() - started:.1f} s; their rows are plotted and in the CSV.",
+                "info",
+            )
+        elif not job.failed:
             self.status.ok(f"Done: {len(self.rows)} jobs in {time.perf_counter() - started:.1f} s.")
 
     def _start(self, recognizers: list[str], snrs: list[float | None], total: int) -> None:
