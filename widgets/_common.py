@@ -415,7 +415,9 @@ class WireMeter:
         self.total_bytes = 0
         self.by_widget: dict[str, int] = {}
 
-    def add(self, widget: widgets.Widget, msg: dict[str, Any], buffers: Sequence[Any] | None) -> None:
+    def add(
+        self, widget: widgets.Widget, msg: dict[str, Any], buffers: Sequence[Any] | None
+    ) -> None:
         size = len(json.dumps(msg, separators=(",", ":"), allow_nan=True, default=str).encode())
         size += sum(memoryview(b).nbytes for b in buffers or ())
         self.messages += 1

@@ -90,7 +90,9 @@ class AttentionMap(widgets.VBox):
     def available(self) -> bool:
         return bool(self._sources)
 
-    def show(self, synthesis: Synthesis | None = None, recognition: Recognition | None = None) -> None:
+    def show(
+        self, synthesis: Synthesis | None = None, recognition: Recognition | None = None
+    ) -> None:
         """Take the attention these results carry; hide the view when they carry none."""
         sources: dict[str, dict[str, Any]] = {}
         if synthesis is not None and synthesis.cross_attention is not None:
@@ -232,6 +234,4 @@ class AttentionMap(widgets.VBox):
         with self.figure.batch_update():
             self.image.update(source=image, x0=x0, dx=dx, y0=y0, dy=dy, hovertemplate=hover)
             self.figure.layout.yaxis = yaxis
-            self.figure.layout.xaxis.title.text = (
-                "query time (s)" if square else "decoder time (s)"
-            )
+            self.figure.layout.xaxis.title.text = "query time (s)" if square else "decoder time (s)"

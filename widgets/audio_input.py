@@ -120,7 +120,10 @@ def _wav_shortfall(content: bytes) -> tuple[float, float] | None:
         return None
     position, block, rate = 12, 0, 0
     while position + 8 <= len(content):
-        chunk, size = content[position : position + 4], struct.unpack_from("<I", content, position + 4)[0]
+        chunk, size = (
+            content[position : position + 4],
+            struct.unpack_from("<I", content, position + 4)[0],
+        )
         body = position + 8
         if chunk == b"fmt " and size >= 16 and body + 16 <= len(content):
             _fmt, _channels, rate, _rate_bytes, block = struct.unpack_from("<HHIIH", content, body)

@@ -51,8 +51,12 @@ class EmissionView(widgets.VBox):
     """CTC log-probabilities (characters × time), greedy path, aligned characters and words."""
 
     def __init__(
-        self, player: AudioPlayer | None = None, *, max_columns: int = MAX_COLUMNS,
-        height: int = 420, **kwargs: Any,
+        self,
+        player: AudioPlayer | None = None,
+        *,
+        max_columns: int = MAX_COLUMNS,
+        height: int = 420,
+        **kwargs: Any,
     ) -> None:
         self.player = player
         self.max_columns = max_columns
@@ -73,33 +77,52 @@ class EmissionView(widgets.VBox):
         )
         figure.add_trace(
             go.Scatter(
-                x=[], y=[], mode="markers", name="chosen path",
+                x=[],
+                y=[],
+                mode="markers",
+                name="chosen path",
                 marker={"color": "#ff6f00", "size": 4, "symbol": "square"},
                 hovertemplate="path: %{text} at %{x:.2f} s<extra></extra>",
             ),
-            row=2, col=1,
+            row=2,
+            col=1,
         )
         figure.add_trace(
             go.Scatter(
-                x=[], y=[], mode="lines", name="forced alignment",
-                line={"color": "#d50000", "width": 3}, connectgaps=False,
+                x=[],
+                y=[],
+                mode="lines",
+                name="forced alignment",
+                line={"color": "#d50000", "width": 3},
+                connectgaps=False,
                 hovertemplate="%{text}<extra></extra>",
             ),
-            row=2, col=1,
+            row=2,
+            col=1,
         )
         figure.add_trace(
             go.Bar(
-                x=[], base=[], y=[], orientation="h", name="word confidence",
-                textposition="inside", insidetextanchor="middle", textfont={"color": "white"},
-                hovertemplate="%{text}<extra></extra>", showlegend=False,
+                x=[],
+                base=[],
+                y=[],
+                orientation="h",
+                name="word confidence",
+                textposition="inside",
+                insidetextanchor="middle",
+                textfont={"color": "white"},
+                hovertemplate="%{text}<extra></extra>",
+                showlegend=False,
             ),
-            row=1, col=1,
+            row=1,
+            col=1,
         )
         figure.add_trace(
             colour_bar(COLOURSCALE, LOGPROB_FLOOR, 0.0, "log p", len=0.8, y=0.42), row=2, col=1
         )
         figure.update_layout(
-            height=height, margin={"l": 90, "r": 10, "t": 10, "b": 40}, bargap=0.15,
+            height=height,
+            margin={"l": 90, "r": 10, "t": 10, "b": 40},
+            bargap=0.15,
             legend={"orientation": "h", "y": -0.12},
         )
         figure.update_xaxes(title_text="time (s)", row=2, col=1)
@@ -177,15 +200,18 @@ class EmissionView(widgets.VBox):
                 x=np.array([max(w.end_s - w.start_s, 1e-3) for w in words], dtype=np.float32),
                 base=np.array([w.start_s for w in words], dtype=np.float32),
                 y=np.zeros(len(words), dtype=np.int8),
-                text=[
-                    f"{w.text} {w.score:.0%}" if np.isfinite(w.score) else w.text for w in words
-                ],
+                text=[f"{w.text} {w.score:.0%}" if np.isfinite(w.score) else w.text for w in words],
                 marker={"color": [_confidence_colour(s) for s in scores]},
             )
             self.figure.layout.shapes = [
                 {
-                    "type": "line", "xref": "x2", "yref": "y2 domain",
-                    "x0": t, "x1": t, "y0": 0, "y1": 1,
+                    "type": "line",
+                    "xref": "x2",
+                    "yref": "y2 domain",
+                    "x0": t,
+                    "x1": t,
+                    "y0": 0,
+                    "y1": 1,
                     "line": {"color": "#455a64", "width": 1, "dash": "dot"},
                 }
                 for t in sorted({round(b, 3) for w in words for b in (w.start_s, w.end_s)})

@@ -109,7 +109,8 @@ class RoundTripLab(widgets.VBox):
         """Text, synthesizer and voice of the last Run: what slider moves recognise again."""
 
         self.text = widgets.Textarea(
-            value=text, placeholder="Type a sentence to synthesise",
+            value=text,
+            placeholder="Type a sentence to synthesise",
             layout=widgets.Layout(width="100%", height="4em"),
         )
         self.synthesizer = widgets.Dropdown(
@@ -125,7 +126,9 @@ class RoundTripLab(widgets.VBox):
             description="SNR", options=SNR_OPTIONS, value=CLEAN, continuous_update=False
         )
         self.noise_type = widgets.ToggleButtons(
-            options=list(NOISE_KINDS), value="white", description="noise",
+            options=list(NOISE_KINDS),
+            value="white",
+            description="noise",
             style={"button_width": "60px"},
         )
         self.self_attention = widgets.Checkbox(
@@ -153,8 +156,13 @@ class RoundTripLab(widgets.VBox):
         self.scores = self.diff.scores
         self.timings = widgets.HTML()
         self._controls = (
-            self.run_button, self.synthesizer, self.voice, self.recognizer, self.snr_slider,
-            self.noise_type, self.self_attention,
+            self.run_button,
+            self.synthesizer,
+            self.voice,
+            self.recognizer,
+            self.snr_slider,
+            self.noise_type,
+            self.self_attention,
         )
         self._fill_voices()
 
@@ -294,13 +302,13 @@ class RoundTripLab(widgets.VBox):
                 if result.snr_db is None
                 else f"heard ({result.noise} noise, {result.snr_db:g} dB)"
             )
-            self.diff.show(result.scores, result.recognition, untrained=result.recognition.untrained)
+            self.diff.show(
+                result.scores, result.recognition, untrained=result.recognition.untrained
+            )
             self.spectrogram.show_roundtrip(result)
             self.emission.show(result.recognition)
             self.attention.show(result.synthesis, result.recognition)
-            untrained = [
-                r.model for r in (result.synthesis, result.recognition) if r.untrained
-            ]
+            untrained = [r.model for r in (result.synthesis, result.recognition) if r.untrained]
             set_visible(self.untrained, bool(untrained))
             self.untrained.value = (
                 f"{untrained_badge(True)} {html.escape(' and '.join(untrained))} "

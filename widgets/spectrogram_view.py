@@ -84,9 +84,7 @@ class SpectrogramView(widgets.VBox):
             row=1,
             col=1,
         )
-        figure.add_trace(
-            colour_bar(COLOURSCALE, -80.0, 0.0, "dB", len=0.8, y=0.42), row=2, col=1
-        )
+        figure.add_trace(colour_bar(COLOURSCALE, -80.0, 0.0, "dB", len=0.8, y=0.42), row=2, col=1)
         figure.update_layout(
             height=height,
             margin={"l": 60, "r": 10, "t": 10, "b": 40},
@@ -186,7 +184,9 @@ class SpectrogramView(widgets.VBox):
 
     def show_roundtrip(self, result: RoundTrip) -> None:
         """What the recognizer heard, with its words coloured by their alignment to the text."""
-        caption = "clean" if result.snr_db is None else f"{result.noise} noise at {result.snr_db:g} dB"
+        caption = (
+            "clean" if result.snr_db is None else f"{result.noise} noise at {result.snr_db:g} dB"
+        )
         self.show(
             result.audio,
             result.recognition,

@@ -93,7 +93,9 @@ class TranscriptDiff(widgets.VBox):
             self.words.children = tuple(self._columns[: len(self.positions)])
             self.scores.value = _scores_table(scores)
             badge = untrained_badge(untrained)
-            self.title.value = f"<b>Transcript</b> reference above, recognised below {badge}".strip()
+            self.title.value = (
+                f"<b>Transcript</b> reference above, recognised below {badge}".strip()
+            )
         set_visible(self, True)
 
     @staticmethod
