@@ -21,13 +21,14 @@ dashboard: install
 		--Voila.config_file_paths=notebooks/dashboards
 
 test: install
-	$(PY) -m ruff check lab widgets tests benchmarks loadtest
+	$(PY) -m ruff check lab widgets tests benchmarks loadtest tools
+	$(PY) -m ruff format --check lab widgets tests benchmarks loadtest tools
 	$(PY) -m mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(PY) -m ruff check --fix lab widgets tests benchmarks loadtest
-	$(PY) -m ruff format lab widgets tests benchmarks loadtest
+	$(PY) -m ruff check --fix lab widgets tests benchmarks loadtest tools
+	$(PY) -m ruff format lab widgets tests benchmarks loadtest tools
 	$(PY) -m mypy
 
 benchmark: install
