@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 import soundfile as sf
+from widget_fixtures import choose_file
 
 from lab.audio import Audio
 from lab.errors import InvalidAudioError
@@ -19,20 +20,7 @@ def _tone(seconds: float = 0.5, rate: int = 22050, amplitude: float = 0.3) -> Au
 
 
 def _upload(view: AudioInput, content: bytes, name: str) -> None:
-    """What the browser sends: FileUpload's JSON state with the content as a binary buffer."""
-    view.upload.set_state(
-        {
-            "value": [
-                {
-                    "name": name,
-                    "type": "audio/wav",
-                    "size": len(content),
-                    "content": memoryview(content),
-                    "last_modified": 0,
-                }
-            ]
-        }
-    )
+    choose_file(view.upload, content, name)
 
 
 def _encoded(audio: Audio, fmt: str, subtype: str | None = None) -> bytes:
@@ -56,7 +44,7 @@ def test_upload_emits_audio_to_observers(fmt, subtype, tmp_path, monkeypatch):
     assert seen[0].duration_s == pytest.approx(0.5, abs=0.02)
     assert view.source == f"upload: clip.{fmt.lower()}"
     assert "0.5 s" in view.status.value and view.status.kind == "ok"
-    assert view.upload.value == ()  # the widget's copy is released
+    assert not any(isinstance(v, (bytes, memoryview)) for v in view.upload.get_state().values())
     assert os.listdir(tmp_path) == []  # nothing written to disk
 
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 import soundfile as sf
+from widget_fixtures import choose_file
 
 import lab
 from lab.audio import Audio
@@ -40,20 +41,7 @@ def encoded(samples: np.ndarray, rate: int, fmt: str = "WAV", subtype: str = "PC
 
 
 def upload(view: AudioInput, content: bytes, name: str) -> None:
-    """The comm message FileUpload's browser side sends: name, size and the bytes as a buffer."""
-    view.upload.set_state(
-        {
-            "value": [
-                {
-                    "name": name,
-                    "type": "audio/wav",
-                    "size": len(content),
-                    "content": memoryview(content),
-                    "last_modified": 0,
-                }
-            ]
-        }
-    )
+    choose_file(view.upload, content, name)
 
 
 def browser_click(button, sent_at: datetime) -> None:
@@ -200,7 +188,8 @@ def test_each_bad_upload_gets_one_sentence_and_keeps_the_clip_before(
         assert view.value is good and view.source == "upload: good.wav"
     else:
         assert view.value is not good and view.value.duration_s == pytest.approx(0.5, abs=0.01)
-    assert view.upload.value == ()  # the bytes are not kept in the widget
+    # the bytes are not kept in the widget's state
+    assert not any(isinstance(v, (bytes, memoryview)) for v in view.upload.get_state().values())
     assert os.listdir(tmp_path) == []  # nothing written, least of all under the visitor's name
 
     # the widget still takes a good file afterwards

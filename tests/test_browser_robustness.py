@@ -54,6 +54,20 @@ UPLOADS = [
 ]
 
 
+OVER_LIMIT = [
+    # (file name, its size on disk): the browser refuses these before sending a byte
+    ("lecture.wav", 60_000_000),
+    ("hour.wav", 3600 * 44100 * 2 * 2 + 44),  # an hour of 44.1 kHz stereo 16-bit WAV, 635 MB
+]
+
+
+def sparse_wav(path, size: int) -> None:
+    """A WAV header followed by zeros up to ``size`` bytes, which take no room on disk."""
+    with path.open("wb") as f:
+        f.write(wav(0.1)[:44])
+        f.truncate(size)
+
+
 @pytest.fixture(scope="module")
 def voila(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("voila-robustness")
@@ -74,7 +88,7 @@ def assert_no_traceback(page) -> None:
     assert page.locator(".speechlab-error").count() == 0, body[:2000]
 
 
-def test_bad_uploads_get_one_sentence_and_the_page_keeps_working(voila, page):
+def test_bad_uploads_get_one_sentence_and_the_page_keeps_working(voila, page, tmp_path):
     page.goto(voila.render_url("recognizer_comparison.ipynb"))
     root = page.locator(".speechlab-recognizer-comparison")
     root.wait_for()
@@ -88,6 +102,20 @@ def test_bad_uploads_get_one_sentence_and_the_page_keeps_working(voila, page):
         status = audio_input.locator(".widget-html", has_text=re.compile(re.escape(name)))
         status.wait_for()
         assert status.inner_text().strip() == expected
+        assert_no_traceback(page)
+    # files over the 50 MB limit: one sentence, and the good clip before them stays chosen
+    for name, size in OVER_LIMIT:
+        path = tmp_path / name
+        sparse_wav(path, size)
+        with page.expect_file_chooser() as chooser:
+            audio_input.get_by_role("button", name=re.compile("Upload audio")).click()
+        chooser.value.set_files(str(path))
+        status = audio_input.locator(".widget-html", has_text=re.compile(re.escape(name)))
+        status.wait_for()
+        assert status.inner_text().strip() == (
+            f"⚠ {name} is {size / 1e6:.1f} MB; the limit is 50.0 MB: upload a shorter or "
+            "compressed clip."
+        )
         assert_no_traceback(page)
     # the last good clip is used: the comparison runs on it
     root.locator("input[placeholder^='what the clip says']").fill("a tone")

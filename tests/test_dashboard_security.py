@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from widget_fixtures import choose_file
 
 import lab
 import lab.models
@@ -171,19 +172,7 @@ def test_uploads_never_become_files_named_by_the_visitor(name, tmp_path, monkeyp
 
     view = RecognizerComparison(["pocketsphinx"], synthesizer="piper", microphone=False)
     view.source.value = OWN_AUDIO
-    view.audio_input.upload.set_state(
-        {
-            "value": [
-                {
-                    "name": name,
-                    "type": "audio/wav",
-                    "size": len(wav),
-                    "content": memoryview(wav),
-                    "last_modified": 0,
-                }
-            ]
-        }
-    )
+    choose_file(view.audio_input.upload, wav, name)
     assert view.audio_input.status.kind == "ok", view.audio_input.message
     assert "/" not in view.audio_input.source.removeprefix("upload: ")
     view.compare_button.click()

@@ -8,6 +8,21 @@ import lab
 from lab.tiny import CTC_LABELS
 
 
+def choose_file(button, content: bytes, name: str) -> None:
+    """What an UploadButton's browser side sends when a visitor picks a file: the bytes as a
+    binary buffer, or only the name and size when the file is over ``max_bytes``."""
+    if len(content) > button.max_bytes:
+        message, buffers = {"type": "too_large", "name": name, "size": len(content)}, []
+    else:
+        message, buffers = (
+            {"type": "file", "name": name, "size": len(content)},
+            [memoryview(content)],
+        )
+    button._handle_msg(
+        {"content": {"data": {"method": "custom", "content": message}}, "buffers": buffers}
+    )
+
+
 def click(figure, trace_index: int, point_index: int, x: float = 0.0, y: float = 0.0) -> None:
     """What the browser sends when a point of a FigureWidget trace is clicked."""
     figure._js2py_pointsCallback = {

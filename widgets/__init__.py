@@ -16,6 +16,7 @@ from widgets.robustness_sweep import RobustnessSweep
 from widgets.roundtrip_lab import RoundTripLab
 from widgets.spectrogram_view import SpectrogramView
 from widgets.transcript_diff import TranscriptDiff
+from widgets.upload_button import UploadButton
 
 __all__ = [
     "AttentionMap",
@@ -30,4 +31,5 @@ __all__ = [
     "RoundTripLab",
     "SpectrogramView",
     "TranscriptDiff",
+    "UploadButton",
 ]

@@ -1,7 +1,8 @@
 """Bring your own audio: upload a file or record the microphone; observers get a lab.Audio.
 
 Uploads stay in memory: the bytes go straight to :meth:`lab.Audio.load` and nothing is written
-to disk, least of all under the name a visitor's browser supplied.
+to disk, least of all under the name a visitor's browser supplied. A file over the size limit is
+refused by the browser before it is sent (:class:`widgets.upload_button.UploadButton`).
 
 Limits of a view (a served dashboard uses the defaults): at most :data:`DEFAULT_MAX_BYTES`
 (50 MB) per file and :data:`DEFAULT_MAX_SECONDS` (5 minutes) of audio, at least
@@ -21,6 +22,7 @@ from lab.audio import MAX_FILE_BYTES, Audio
 from lab.errors import InvalidAudioError, LabError
 from widgets._common import StatusLine
 from widgets.microphone_recorder import MicrophoneRecorder
+from widgets.upload_button import UploadButton
 
 ACCEPTED = ".wav,.flac,.ogg,.oga,.opus,.mp3,audio/wav,audio/x-wav,audio/flac,audio/ogg,audio/mpeg"
 """What the file dialog offers: the formats libsndfile reads."""
@@ -52,6 +54,13 @@ def _size(n_bytes: int) -> str:
     return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e6 else f"{n_bytes / 1e3:.0f} kB"
 
 
+def _too_large(shown: str, n_bytes: int, max_bytes: int) -> str:
+    return (
+        f"{shown} is {_size(n_bytes)}; the limit is {_size(max_bytes)}: "
+        "upload a shorter or compressed clip."
+    )
+
+
 def read_upload(
     content: bytes, name: str, max_bytes: int = MAX_FILE_BYTES, max_seconds: float | None = None
 ) -> Audio:
@@ -62,10 +71,7 @@ def read_upload(
     if not content:
         raise InvalidAudioError(f"{shown} is empty (0 bytes): choose another file.")
     if len(content) > max_bytes:
-        raise InvalidAudioError(
-            f"{shown} is {_size(len(content))}; the limit is {_size(max_bytes)}: "
-            "upload a shorter or compressed clip."
-        )
+        raise InvalidAudioError(_too_large(shown, len(content), max_bytes))
     for offset, signature, kind in _UNSUPPORTED_SIGNATURES:
         if content[offset : offset + len(signature)] == signature:
             raise InvalidAudioError(
@@ -168,12 +174,8 @@ class AudioInput(w.VBox):
     ) -> None:
         self.max_bytes = min(int(max_bytes), MAX_FILE_BYTES)
         self.max_seconds = float(max_seconds)
-        self.upload = w.FileUpload(
-            accept=ACCEPTED,
-            multiple=False,
-            description="Upload audio",
-            icon="upload",
-            layout=w.Layout(width="auto"),
+        self.upload = UploadButton(
+            accept=ACCEPTED, description="Upload audio", max_bytes=self.max_bytes
         )
         self.recorder: MicrophoneRecorder | None = (
             MicrophoneRecorder(max_seconds=min(self.max_seconds, 600.0)) if microphone else None
@@ -186,21 +188,20 @@ class AudioInput(w.VBox):
             [w.HBox(row, layout=w.Layout(align_items="center")), self.status], **kwargs
         )
         self.add_class("speechlab-audio-input")
-        self.upload.observe(self._on_upload, names="value")
+        self.upload.on_file(self._on_upload)
         if self.recorder is not None:
             self.recorder.observe(self._on_recording, names="recording")
             self.recorder.observe(self._on_recorder_error, names="error")
 
     # --- sources ---------------------------------------------------------------------------
-    def _on_upload(self, change: dict) -> None:
-        files = change["new"]
-        if not files:
+    def _on_upload(self, name: str, content: bytes | None, size: int) -> None:
+        shown = _display_name(name)
+        if content is None:  # stayed in the browser
+            if size > self.max_bytes:
+                self._fail(_too_large(shown, size, self.max_bytes))
+            else:
+                self._fail(f"The browser could not read {shown}: choose another file.")
             return
-        item = files[0]
-        name = str(item.get("name", ""))
-        content = bytes(item.get("content", b""))
-        # release the upload widget's copy (and let the same file be chosen again)
-        self.upload.value = ()
         try:
             audio = read_upload(content, name, self.max_bytes, self.max_seconds)
         except LabError as exc:
