@@ -65,7 +65,7 @@ class Settings:
     compare_pools: bool
 
 
-FULL = Settings(10.0, 2, SWEEP_SENTENCES[:2], (None, 10.0, 0.0), 2, False)
+FULL = Settings(10.0, 5, SWEEP_SENTENCES[:2], (None, 10.0, 0.0), 2, False)
 QUICK = Settings(2.0, 1, SWEEP_SENTENCES[:2], (None, 0.0), 1, False)
 
 
@@ -214,12 +214,16 @@ class Baseline:
 def side_by_side(
     lab_fn: Callable[[], Any], base_fn: Callable[[], Any], repeats: int
 ) -> tuple[float, float]:
-    """Median seconds of each, warmed up once, alternating so machine noise hits both."""
+    """Median seconds of each, warmed up once, alternating so machine noise hits both: the side
+    that goes first changes every repeat (lab, base, base, lab, ...), so neither always runs on
+    the caches and clock the other left behind."""
     lab_fn()
     base_fn()
-    lab_times, base_times = [], []
-    for _ in range(repeats):
-        for fn, times in ((lab_fn, lab_times), (base_fn, base_times)):
+    lab_times: list[float] = []
+    base_times: list[float] = []
+    for i in range(repeats):
+        pair = ((lab_fn, lab_times), (base_fn, base_times))
+        for fn, times in pair if i % 2 == 0 else pair[::-1]:
             started = time.perf_counter()
             fn()
             times.append(time.perf_counter() - started)
