@@ -31,14 +31,11 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from lab.audio import Audio
 from lab.errors import LabError
 from lab.text import check_text
-
-if TYPE_CHECKING:
-    from lab.results import Recognition
 
 Progress = Callable[[int, int, "SweepRow"], None]
 """Called after each row with (rows done, rows in all, the row)."""
@@ -115,50 +112,19 @@ def recognize_job(
     synthesis_untrained: bool = False,
 ) -> SweepRow:
     """Degrade ``audio``, recognise it with the named recogniser (loaded once per process) and
-    score it against ``text``. Runs in pool workers and on dask workers alike."""
-    from lab.roundtrip import degrade, resolve_recognizer
-
-    rec = resolve_recognizer(recognizer)
-    _apply_torch_threads(torch_threads if torch_threads is not None else _torch_threads)
-    started = time.perf_counter()
-    heard = degrade(audio, snr_db, noise, seed)
-    recognition = rec.recognize(heard)
-    row = _scored_row(text, sentence_index, recognizer, snr_db, noise, seed, recognition)
-    return replace(
-        row,
-        seconds=time.perf_counter() - started,
-        untrained=row.untrained or synthesis_untrained,
-    )
-
-
-def _scored_row(
-    text: str,
-    sentence_index: int,
-    recognizer: str,
-    snr_db: float | None,
-    noise: str,
-    seed: int,
-    recognition: Recognition,
-) -> SweepRow:
-    """``recognition`` scored against ``text``; time left at 0 for the caller to fill in."""
-    from lab.metrics import score
-
-    scores = score(text, recognition)
-    return SweepRow(
-        sentence_index=sentence_index,
-        text=text,
-        recognizer=recognizer,
-        snr_db=snr_db,
-        noise=noise,
-        seed=seed,
-        hypothesis=recognition.text,
-        wer=scores.wer,
-        cer=scores.cer,
-        bleu=scores.bleu,
-        chrf=scores.chrf,
-        seconds=0.0,
-        untrained=bool(recognition.untrained),
-    )
+    score it against ``text``: :func:`recognize_snrs_job` with one SNR. Runs in pool workers and
+    on dask workers alike."""
+    return recognize_snrs_job(
+        audio,
+        text,
+        sentence_index,
+        recognizer,
+        [snr_db],
+        noise,
+        seed,
+        torch_threads,
+        synthesis_untrained,
+    )[0]
 
 
 def recognize_snrs_job(
@@ -175,6 +141,7 @@ def recognize_snrs_job(
     """Every SNR of one (sentence, recogniser): the noisy copies have the same length, so a
     recogniser with ``recognize_batch`` hears them in one forward pass (the same transcripts as
     one by one); others hear them one by one. Rows come back in the order of ``snrs``."""
+    from lab.metrics import score
     from lab.roundtrip import degrade, resolve_recognizer
 
     rec = resolve_recognizer(recognizer)
@@ -183,15 +150,29 @@ def recognize_snrs_job(
     heard = [degrade(audio, snr_db, noise, seed) for snr_db in snrs]
     batch = getattr(rec, "recognize_batch", None)
     recognitions = batch(heard) if batch is not None else [rec.recognize(h) for h in heard]
-    rows = [
-        _scored_row(text, sentence_index, recognizer, snr_db, noise, seed, recognition)
-        for snr_db, recognition in zip(snrs, recognitions, strict=True)
-    ]
+    rows = []
+    for snr_db, recognition in zip(snrs, recognitions, strict=True):
+        scores = score(text, recognition)
+        rows.append(
+            SweepRow(
+                sentence_index=sentence_index,
+                text=text,
+                recognizer=recognizer,
+                snr_db=snr_db,
+                noise=noise,
+                seed=seed,
+                hypothesis=recognition.text,
+                wer=scores.wer,
+                cer=scores.cer,
+                bleu=scores.bleu,
+                chrf=scores.chrf,
+                seconds=0.0,
+                untrained=bool(recognition.untrained or synthesis_untrained),
+            )
+        )
     # the copies shared one pass: each row is charged an equal share of it
     share = (time.perf_counter() - started) / len(rows)
-    return [
-        replace(row, seconds=share, untrained=row.untrained or synthesis_untrained) for row in rows
-    ]
+    return [replace(row, seconds=share) for row in rows]
 
 
 def _warm_worker(recognizers: Sequence[str], torch_threads: int | None) -> int:
