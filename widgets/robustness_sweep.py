@@ -92,7 +92,6 @@ class RobustnessSweep(w.VBox):
         """True while a sweep's rows are arriving."""
         self.thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._starting = threading.Lock()
         self.rows: list[SweepRow] = []
         self._snr_order: list[float | None] = []
         self._recognizer_order: list[str] = []
@@ -172,11 +171,12 @@ class RobustnessSweep(w.VBox):
         if not self.background:
             self.run()
             return
-        with self._starting:  # a second click can arrive before the run has disabled the button
-            if self.thread is not None and self.thread.is_alive():
-                return
-            self.thread = threading.Thread(target=self.run, name="speechlab-sweep", daemon=True)
-            self.thread.start()
+        # click messages are handled one at a time; one made before the running sweep disabled
+        # the button finds its thread alive
+        if self.thread is not None and self.thread.is_alive():
+            return
+        self.thread = threading.Thread(target=self.run, name="speechlab-sweep", daemon=True)
+        self.thread.start()
 
     def stop(self) -> None:
         """End the running sweep after the job in progress; the rows so far are kept."""
