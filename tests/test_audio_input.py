@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 from widget_fixtures import choose_file
 
-from lab.audio import Audio
+from lab.audio import MAX_FILE_BYTES, Audio
 from lab.errors import InvalidAudioError
 from widgets.audio_input import AudioInput, read_upload
 from widgets.microphone_recorder import MicrophoneRecorder
@@ -97,6 +97,13 @@ def test_oversized_and_overlong_uploads_are_refused():
     assert (
         view.message == "big.wav is 64 kB; the limit is 10 kB: upload a shorter or compressed clip."
     )
+    # the browser's limit is the view's: a later change reaches the button too
+    view.max_bytes = 100_000
+    assert view.upload.max_bytes == 100_000
+    _upload(view, wav, "big.wav")
+    assert view.value is not None and view.value.duration_s == pytest.approx(2.0)
+    view.max_bytes = 10**12
+    assert view.max_bytes == view.upload.max_bytes == MAX_FILE_BYTES
     long_view = AudioInput(max_seconds=1.0)
     _upload(long_view, wav, "long.wav")
     assert long_view.value is None

@@ -172,11 +172,9 @@ class AudioInput(w.VBox):
         max_seconds: float = DEFAULT_MAX_SECONDS,
         **kwargs: object,
     ) -> None:
-        self.max_bytes = min(int(max_bytes), MAX_FILE_BYTES)
         self.max_seconds = float(max_seconds)
-        self.upload = UploadButton(
-            accept=ACCEPTED, description="Upload audio", max_bytes=self.max_bytes
-        )
+        self.upload = UploadButton(accept=ACCEPTED, description="Upload audio")
+        self.max_bytes = max_bytes
         self.recorder: MicrophoneRecorder | None = (
             MicrophoneRecorder(max_seconds=min(self.max_seconds, 600.0)) if microphone else None
         )
@@ -265,6 +263,15 @@ class AudioInput(w.VBox):
     def set_audio(self, audio: Audio, source: str = "code") -> None:
         """Offer a clip from code (a notebook cell), as if uploaded."""
         self._accept(audio, source, "the clip from code")
+
+    @property
+    def max_bytes(self) -> int:
+        """Largest file taken; the browser refuses larger ones before sending them."""
+        return int(self.upload.max_bytes)
+
+    @max_bytes.setter
+    def max_bytes(self, value: int) -> None:
+        self.upload.max_bytes = min(int(value), MAX_FILE_BYTES)
 
     @property
     def disabled(self) -> bool:

@@ -50,9 +50,7 @@ class UploadButton(anywidget.AnyWidget):
             return
         name = str(content.get("name", ""))
         size = int(content.get("size", 0) or 0)
-        data = bytes(buffers[0]) if kind == "file" and buffers else None
-        if kind == "file" and data is None:
-            data = b""
+        data = (bytes(buffers[0]) if buffers else b"") if kind == "file" else None
         try:
             for handler in self._handlers:
                 handler(name, data, len(data) if data is not None else size)
