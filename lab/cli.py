@@ -201,6 +201,55 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_service(args: argparse.Namespace) -> int:
+    from lab import service
+
+    addr = f"tcp://127.0.0.1:{args.port}"
+    preload = [n.strip() for n in (args.preload or "").split(",") if n.strip()]
+    if args.action == "serve":
+        service.serve(
+            args.port,
+            threads=args.threads,
+            budget_mb=args.budget_mb,
+            preload=preload,
+            separate_worker=not args.in_process,
+        )
+        return 0
+    if args.action == "start":
+        if service.running(addr):
+            print(f"model service already running at {addr}")
+            return 0
+        _say(args, f"Starting the model service on {addr}…")
+        service.start(
+            args.port,
+            threads=args.threads,
+            budget_mb=args.budget_mb,
+            preload=preload,
+            separate_worker=not args.in_process,
+        )
+        print(f"model service at {addr}; kernels use it with {service.SERVICE_ENV}={addr}")
+        return 0
+    if args.action == "stop":
+        stopped = service.stop(addr)
+        print(f"model service at {addr} stopped" if stopped else f"nothing answers at {addr}")
+        return 0
+    if not service.running(addr):
+        raise LabError(
+            f"No model service answers at {addr}: start it with `speechlab service start`."
+        )
+    service.use(addr)
+    state = service.status()
+    budget = f"{state['budget_mb']:.0f} MB" if state["budget_mb"] else "no limit"
+    print(f"model service at {addr} (worker pid {state['pid']}, budget {budget})")
+    for model in state["loaded"]:
+        print(f"  {model['key']}: {model['size_mb']:.0f} MB, used {model['uses']} times")
+    print(
+        f"  {state['recognitions']} recognitions in {state['forward_passes']} passes, "
+        f"{state['syntheses']} syntheses, {state['evictions']} models evicted"
+    )
+    return 0
+
+
 # --- parser ----------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -255,6 +304,23 @@ def build_parser() -> argparse.ArgumentParser:
     mdl.add_argument("action", nargs="?", choices=("list", "download"), default="list")
     mdl.add_argument("names", nargs="*", metavar="NAME")
     mdl.set_defaults(run=_cmd_models)
+
+    svc = commands.add_parser(
+        "service", help="the shared model service: start, stop, status (or serve in the foreground)"
+    )
+    svc.add_argument("action", choices=("start", "stop", "status", "serve"))
+    svc.add_argument("--port", type=int, default=8787, help="scheduler port on 127.0.0.1")
+    svc.add_argument("--threads", type=int, default=32, help="requests served at once")
+    svc.add_argument(
+        "--budget-mb", type=float, metavar="MB", help="model weights kept loaded (LRU beyond)"
+    )
+    svc.add_argument("--preload", metavar="NAMES", help="comma-separated models to load at start")
+    svc.add_argument(
+        "--in-process",
+        action="store_true",
+        help="worker inside the scheduler's process (less memory)",
+    )
+    svc.set_defaults(run=_cmd_service)
     return parser
 
 

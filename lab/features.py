@@ -71,6 +71,46 @@ def _frame_sizes(audio: Audio, win_s: float, hop_s: float) -> tuple[int, int, in
     return win, hop, n_fft
 
 
+def _power_frames(audio: Audio, win: int, hop: int, n_fft: int) -> np.ndarray:
+    """(frames, n_fft // 2 + 1) power of a Hann-windowed STFT with centred, reflect-padded frames:
+    what ``torchaudio.transforms.Spectrogram(power=2.0, center=True)`` computes (the tests hold
+    the two together), in numpy, so that thin dashboard kernels never import torch."""
+    samples = audio.samples.astype(np.float64)
+    pad = n_fft // 2
+    if samples.size > pad:
+        padded = np.pad(samples, pad, mode="reflect")
+    else:
+        padded = np.pad(samples, pad, mode="constant")
+    if padded.size < n_fft:
+        padded = np.pad(padded, (0, n_fft - padded.size))
+    n_frames = 1 + (padded.size - n_fft) // hop
+    window = np.zeros(n_fft)
+    offset = (n_fft - win) // 2
+    window[offset : offset + win] = np.hanning(win + 1)[:-1]  # periodic Hann, like torch's
+    frames = np.lib.stride_tricks.as_strided(
+        padded,
+        shape=(n_frames, n_fft),
+        strides=(padded.strides[0] * hop, padded.strides[0]),
+        writeable=False,
+    )
+    spectrum = np.fft.rfft(frames * window, axis=1)
+    return (spectrum.real**2 + spectrum.imag**2).astype(np.float64)
+
+
+def _mel_filterbank(
+    n_freqs: int, f_min: float, f_max: float, n_mels: int, sample_rate: int
+) -> np.ndarray:
+    """(n_freqs, n_mels) triangular HTK-mel filters without area normalisation (torchaudio's
+    ``melscale_fbanks`` defaults)."""
+    all_freqs = np.linspace(0.0, sample_rate // 2, n_freqs)
+    f_pts = _mel_to_hz(np.linspace(_hz_to_mel(f_min), _hz_to_mel(f_max), n_mels + 2))
+    f_diff = np.diff(f_pts)
+    slopes = f_pts[None, :] - all_freqs[:, None]
+    down = -slopes[:, :-2] / f_diff[:-1]
+    up = slopes[:, 2:] / f_diff[1:]
+    return np.maximum(0.0, np.minimum(down, up))
+
+
 def log_mel_spectrogram(
     audio: Audio,
     *,
@@ -81,28 +121,14 @@ def log_mel_spectrogram(
     f_max: float | None = None,
     top_db: float = DEFAULT_TOP_DB,
 ) -> Spectrogram:
-    """Log-mel power spectrogram (torchaudio ``MelSpectrogram``, HTK mel scale) in dB."""
-    import torch
-    import torchaudio
-
+    """Log-mel power spectrogram (as torchaudio's ``MelSpectrogram``, HTK mel scale) in dB."""
     win, hop, n_fft = _frame_sizes(audio, win_s, hop_s)
     f_max = audio.sample_rate / 2 if f_max is None else min(f_max, audio.sample_rate / 2)
-    transform = torchaudio.transforms.MelSpectrogram(
-        sample_rate=audio.sample_rate,
-        n_fft=n_fft,
-        win_length=win,
-        hop_length=hop,
-        f_min=f_min,
-        f_max=f_max,
-        n_mels=n_mels,
-        power=2.0,
-        center=True,
-    )
-    with torch.inference_mode():
-        power = transform(torch.from_numpy(audio.samples.copy())).numpy()  # (mels, frames)
+    power = _power_frames(audio, win, hop, n_fft)
+    mel = power @ _mel_filterbank(power.shape[1], f_min, f_max, n_mels, audio.sample_rate)
     edges = _mel_to_hz(np.linspace(_hz_to_mel(f_min), _hz_to_mel(f_max), n_mels + 2))
     return Spectrogram(
-        values=_to_db(power.T, top_db),
+        values=_to_db(mel, top_db),
         frame_s=hop / audio.sample_rate,
         frequencies_hz=edges[1:-1],
         scale="mel",
@@ -116,20 +142,14 @@ def linear_spectrogram(
     hop_s: float = 0.010,
     top_db: float = DEFAULT_TOP_DB,
 ) -> Spectrogram:
-    """Short-time Fourier power spectrogram (torchaudio ``Spectrogram``) in dB, 0 Hz to Nyquist."""
-    import torch
-    import torchaudio
-
+    """Short-time Fourier power spectrogram (as torchaudio's ``Spectrogram``) in dB, 0 Hz to
+    Nyquist."""
     win, hop, n_fft = _frame_sizes(audio, win_s, hop_s)
-    transform = torchaudio.transforms.Spectrogram(
-        n_fft=n_fft, win_length=win, hop_length=hop, power=2.0, center=True
-    )
-    with torch.inference_mode():
-        power = transform(torch.from_numpy(audio.samples.copy())).numpy()  # (bins, frames)
+    power = _power_frames(audio, win, hop, n_fft)
     return Spectrogram(
-        values=_to_db(power.T, top_db),
+        values=_to_db(power, top_db),
         frame_s=hop / audio.sample_rate,
-        frequencies_hz=np.linspace(0.0, audio.sample_rate / 2, power.shape[0]),
+        frequencies_hz=np.linspace(0.0, audio.sample_rate / 2, power.shape[1]),
         scale="linear",
     )
 

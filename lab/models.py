@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lab import model_cache, service
 from lab.errors import (
     BackendError,
     LabError,
@@ -430,38 +431,19 @@ def _kind_of_name(name: str) -> str | None:
 
 
 # --- loading, once per process -------------------------------------------------------------
-_loaded: dict[tuple[str, ...], Any] = {}
-_key_locks: dict[tuple[str, ...], threading.Lock] = {}
-_loaded_guard = threading.Lock()
-
-
 def _load_once(key: tuple[str, ...], make: Callable[[], Any]) -> Any:
-    with _loaded_guard:
-        if key in _loaded:
-            return _loaded[key]
-        key_lock = _key_locks.setdefault(key, threading.Lock())
-    # one loader per key; other keys load in parallel
-    with key_lock:
-        with _loaded_guard:
-            if key in _loaded:
-                return _loaded[key]
-        value = make()
-        with _loaded_guard:
-            _loaded[key] = value
-        return value
+    info = KNOWN_MODELS.get(key[-1])
+    return model_cache.cache.get(key, make, fallback_mb=info.size_mb if info else 0.0)
 
 
 def loaded_models() -> list[str]:
-    """Keys of the models loaded in this process."""
-    with _loaded_guard:
-        return [" ".join(k) for k in _loaded]
+    """Keys of the models loaded in this process, least recently used first."""
+    return [m.key for m in model_cache.cache.loaded()]
 
 
 def clear_loaded() -> None:
     """Forget every loaded model (frees memory once no one else holds them)."""
-    with _loaded_guard:
-        _loaded.clear()
-        _key_locks.clear()
+    model_cache.cache.clear()
 
 
 def _guarded_load(label: str, load: Callable[[], Any]) -> Any:
@@ -545,6 +527,8 @@ def get_synthesizer(model: Any = None) -> Any:
     if not request:
         raise _unknown(request, SYNTHESIZER)
     _check_allowed(request, SYNTHESIZER)
+    if service.active():
+        return service.remote(SYNTHESIZER, request)
 
     info = KNOWN_MODELS.get(request)
     if info is not None:
@@ -593,6 +577,8 @@ def get_recognizer(model: Any = None) -> Any:
     if not request:
         raise _unknown(request, RECOGNIZER)
     _check_allowed(request, RECOGNIZER)
+    if service.active():
+        return service.remote(RECOGNIZER, request)
 
     info = KNOWN_MODELS.get(request)
     if info is not None:

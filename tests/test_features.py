@@ -48,3 +48,31 @@ def test_linear_spectrogram_bins_run_to_nyquist():
     assert spectrogram(audio, "linear").values.shape == spec.values.shape
     with pytest.raises(ValueError):
         spectrogram(audio, "bark")
+
+
+@pytest.mark.parametrize("rate", [16_000, 22_050])
+def test_numpy_spectrograms_match_torchaudio(rate):
+    """Dashboard kernels draw spectrograms without torch: the numpy STFT and mel filters must
+    give torchaudio's picture."""
+    import torch
+    import torchaudio
+
+    rng = np.random.default_rng(3)
+    audio = Audio(rng.standard_normal(rate // 3).astype(np.float32) * 0.1, rate)
+    win, hop = round(0.025 * rate), round(0.010 * rate)
+    n_fft = 1 << (win - 1).bit_length()
+    with torch.inference_mode():
+        samples = torch.from_numpy(audio.samples.copy())
+        mel = torchaudio.transforms.MelSpectrogram(
+            sample_rate=rate, n_fft=n_fft, win_length=win, hop_length=hop, n_mels=80,
+            f_min=0.0, f_max=rate / 2, power=2.0, center=True,
+        )(samples).numpy().T
+        lin = torchaudio.transforms.Spectrogram(
+            n_fft=n_fft, win_length=win, hop_length=hop, power=2.0, center=True
+        )(samples).numpy().T
+    ours_mel = log_mel_spectrogram(audio, top_db=200)
+    ours_lin = linear_spectrogram(audio, top_db=200)
+    assert ours_mel.values.shape == mel.shape
+    assert ours_lin.values.shape == lin.shape
+    np.testing.assert_allclose(ours_mel.values, 10 * np.log10(np.maximum(mel, 1e-10)), atol=0.05)
+    np.testing.assert_allclose(ours_lin.values, 10 * np.log10(np.maximum(lin, 1e-10)), atol=0.05)
