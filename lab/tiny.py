@@ -21,6 +21,10 @@ from typing import Any
 import numpy as np
 
 UNTRAINED_MARKER = "speechlab_untrained"
+LENGTH_RATIO_KEY = "speechlab_length_ratio"
+"""A SpeechT5 config entry fixing decoder steps per text token (min = max length ratio): random
+weights never decide to stop the same way twice, so load tests and benchmarks fix the length."""
+STEADY_LENGTH_RATIO = 4.0
 """Config attribute that marks random-weight checkpoints."""
 
 CTC_LABELS: tuple[str, ...] = (
@@ -77,7 +81,8 @@ def build_tiny_checkpoints(folder: str | Path) -> TinyCheckpoints:
 
 def build_random_full_size(folder: str | Path, which: str) -> Path:
     """Default-size architecture with random weights: ``wav2vec2-base``, ``hubert-large``,
-    ``speecht5`` or ``hifigan``. Returns the checkpoint folder ``folder/which``."""
+    ``speecht5``, ``speecht5-steady`` (decodes exactly :data:`STEADY_LENGTH_RATIO` steps per
+    token, as a trained model speaks a sentence) or ``hifigan``. Returns ``folder/which``."""
     from transformers import HubertConfig, SpeechT5Config, SpeechT5HifiGanConfig, Wav2Vec2Config
 
     target = Path(folder) / which
@@ -97,11 +102,16 @@ def build_random_full_size(folder: str | Path, which: str) -> Path:
         _save_ctc(target, "hubert", config)
     elif which == "speecht5":
         _save_speecht5(target, SpeechT5Config())
+    elif which == "speecht5-steady":
+        steady = SpeechT5Config()
+        setattr(steady, LENGTH_RATIO_KEY, STEADY_LENGTH_RATIO)
+        _save_speecht5(target, steady)
     elif which == "hifigan":
         _save_hifigan(target, SpeechT5HifiGanConfig())
     else:
         raise ValueError(
-            f"Unknown full-size model {which!r}: choose wav2vec2-base, hubert-large, speecht5 or hifigan."
+            f"Unknown full-size model {which!r}: choose wav2vec2-base, hubert-large, speecht5, "
+            "speecht5-steady or hifigan."
         )
     return target
 

@@ -66,7 +66,17 @@ states what it measured."""
 CONFIGS: dict[str, dict[str, Any]] = {
     "ci": {"sessions": 3, "timeout_s": 300, "pool_size": None},
     "workshop": {"sessions": 10, "timeout_s": 900, "pool_size": None},
+    "workshop30": {"sessions": 30, "timeout_s": 1500, "pool_size": None},
 }
+MODES = ("service", "per-kernel")
+"""``service``: kernels use one shared model service (as ``make dashboard`` serves);
+``per-kernel``: every kernel loads its own models (the way before the service)."""
+MODEL_SETS = ("bundled", "neural")
+"""``bundled``: Piper + PocketSphinx; ``neural``: full-size SpeechT5 + HiFi-GAN + wav2vec2-base
+with random weights (they cost what the pretrained ones cost), SpeechT5 decoding a fixed length."""
+FULL_SIZE_DIR = Path(
+    os.environ.get("SPEECHLAB_FULL_SIZE_DIR", Path.home() / ".cache" / "speechlab" / "full-size")
+)
 """Named sizes: ``ci`` runs in the test suite; ``workshop`` (or ``--sessions 30``) by hand.
 A pool size of None serves the lab with the preheated pool ``voila.json`` sets."""
 
@@ -89,6 +99,8 @@ class Visit:
     """Seconds from pressing Run until the result's status line showed."""
     status: str = ""
     error: str = ""
+    pressed_at: float | None = None
+    finished_at: float | None = None
 
 
 @dataclass
@@ -117,6 +129,18 @@ class Report:
     """Kernels running before any visitor came (preheated pool)."""
     wall_s: float
     cpus: int
+    mode: str = "service"
+    models: str = "bundled"
+    page_p95_s: float | None = None
+    result_p95_s: float | None = None
+    results_per_min: float | None = None
+    """Round trips finished per minute, from the first Run press to the last result."""
+    total_pss_mb: float = 0.0
+    """Voilà, every kernel and the model service, files counted once (PSS)."""
+    service_pss_mb: float = 0.0
+    kernel_pss_mb: list[float] = field(default_factory=list)
+    kernels_with_torch: int = 0
+    """Kernels that have libtorch mapped (none should, with the service)."""
     settings: dict[str, Any] = field(default_factory=dict)
     visits: list[dict[str, Any]] = field(default_factory=list)
 
@@ -131,9 +155,18 @@ class Report:
             else "—"
         )
         return [
+            f"mode {self.mode}, {self.models} models",
             f"visitors {self.sessions}: held {self.held}, failures {len(self.failures)}",
-            f"page ready: median {fmt(self.page_median_s)}, worst {fmt(self.page_worst_s)}",
-            f"Run → result: median {fmt(self.result_median_s)}, worst {fmt(self.result_worst_s)}",
+            f"page ready: median {fmt(self.page_median_s)}, p95 {fmt(self.page_p95_s)}, "
+            f"worst {fmt(self.page_worst_s)}",
+            f"Run → result: median {fmt(self.result_median_s)}, p95 {fmt(self.result_p95_s)}, "
+            f"worst {fmt(self.result_worst_s)}",
+            f"throughput: {self.results_per_min or 0:.1f} round trips per minute",
+            f"memory, files counted once (PSS): {self.total_pss_mb:.0f} MB in all "
+            f"(model service {self.service_pss_mb:.0f} MB, kernels "
+            f"{sum(self.kernel_pss_mb):.0f} MB, largest kernel "
+            f"{max(self.kernel_pss_mb, default=0):.0f} MB); kernels with torch loaded: "
+            f"{self.kernels_with_torch}",
             f"open → result: median {fmt(self.total_median_s)}, worst {fmt(self.total_worst_s)}",
             f"memory per kernel: {per_kernel}",
             f"memory in all: {self.total_uss_mb:.0f} MB unique, {self.total_rss_mb:.0f} MB resident "
@@ -185,9 +218,38 @@ def voila_command(
     return command
 
 
+def neural_models(folder: Path = FULL_SIZE_DIR) -> dict[str, Any]:
+    """Build (once, kept in ``folder``) full-size random-weight checkpoints and return the
+    dashboard models file's content that offers them."""
+    import numpy as np
+
+    from lab.tiny import build_random_full_size
+
+    for which in ("speecht5-steady", "hifigan", "wav2vec2-base"):
+        if not (folder / which / "config.json").is_file():
+            print(f"building random-weight {which} in {folder}", file=sys.stderr, flush=True)
+            build_random_full_size(folder, which)
+    voice = folder / "voice.npy"
+    if not voice.is_file():
+        xvector = np.random.default_rng(0).standard_normal(512).astype(np.float32)
+        np.save(voice, xvector / np.linalg.norm(xvector))
+    synth = f"{folder / 'speecht5-steady'}+{folder / 'hifigan'}"
+    return {
+        "synthesizers": [synth],
+        "recognizers": [str(folder / "wav2vec2-base")],
+        "voices": {"speecht5-steady": [str(voice)]},
+    }
+
+
 class Server:
     def __init__(
-        self, pool_size: int | None, cull_idle_s: int, workdir: Path, proposed: bool
+        self,
+        pool_size: int | None,
+        cull_idle_s: int,
+        workdir: Path,
+        proposed: bool,
+        mode: str = "service",
+        models: str = "bundled",
     ) -> None:
         self.port = free_port()
         self.url = f"http://{LOOPBACK}:{self.port}"
@@ -199,8 +261,34 @@ class Server:
             "HF_HOME": str(workdir / "hf"),
             "SPEECHLAB_LISTENING_DB": str(workdir / "listening.sqlite"),
         }
-        for unset in ("SPEECHLAB_ALLOWED_MODELS", "SPEECHLAB_DASHBOARD_MODELS"):
+        for unset in (
+            "SPEECHLAB_ALLOWED_MODELS",
+            "SPEECHLAB_DASHBOARD_MODELS",
+            "SPEECHLAB_SERVICE",
+        ):
             env.pop(unset, None)
+        preload = ["piper", "pocketsphinx"]
+        if models == "neural":
+            offered = neural_models()
+            models_file = workdir / "models.json"
+            models_file.write_text(json.dumps(offered))
+            env["SPEECHLAB_DASHBOARD_MODELS"] = str(models_file)
+            preload = [*offered["synthesizers"], *offered["recognizers"]]
+        self.service: subprocess.Popen[bytes] | None = None
+        if mode == "service":
+            service_port = free_port()
+            address = f"tcp://{LOOPBACK}:{service_port}"
+            self.service = subprocess.Popen(
+                [sys.executable, "-m", "lab.cli", "service", "serve", "--port",
+                 str(service_port), "--preload", ",".join(preload)],
+                cwd=ROOT,
+                env=env,
+                stdout=(workdir / "service.log").open("w"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+            self._wait_for_service(service_port, workdir / "service.log")
+            env["SPEECHLAB_SERVICE"] = address
         self.log_path = workdir / "voila.log"
         self.command = voila_command(self.port, pool_size, cull_idle_s, proposed)
         self.process = subprocess.Popen(
@@ -211,6 +299,14 @@ class Server:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def _wait_for_service(self, port: int, log: Path) -> None:
+        assert self.service is not None
+        deadline = time.monotonic() + 600
+        while "model service at" not in log.read_text(errors="replace"):
+            if self.service.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"The model service did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.5)
 
     def wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
@@ -229,14 +325,21 @@ class Server:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-2000:] if self.log_path.exists() else ""
 
+    @property
+    def pids(self) -> list[int]:
+        """Voilà's process and the service's: the roots of what the page costs."""
+        return [p.pid for p in (self.process, self.service) if p is not None]
+
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+        for process in (self.process, self.service):
+            if process is None or process.poll() is not None:
+                continue
+            os.killpg(process.pid, signal.SIGTERM)
             try:
-                self.process.wait(timeout=20)
+                process.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
 
 
 # --- memory ----------------------------------------------------------------------------------
@@ -279,6 +382,49 @@ def memory(server_pid: int) -> dict[str, Any]:
     }
 
 
+def _tree(pid: int) -> list[Any]:
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def has_torch(pid: int) -> bool:
+    """Whether a process has libtorch mapped (a thin kernel must not)."""
+    try:
+        return "libtorch" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+def pss(server_pid: int, service_pid: int | None) -> dict[str, Any]:
+    """Proportional set size (files shared between processes counted once) of everything the
+    dashboards cost: Voilà, its kernels, and the model service's processes."""
+    import psutil
+
+    def mb(process: Any) -> float:
+        try:
+            return float(process.memory_full_info().pss) / 2**20
+        except (psutil.Error, AttributeError):
+            return 0.0
+
+    kernels = kernel_processes(server_pid)
+    kernel_pids = {k.pid for k in kernels}
+    server = sum(mb(p) for p in _tree(server_pid) if p.pid not in kernel_pids)
+    service = sum(mb(p) for p in _tree(service_pid)) if service_pid else 0.0
+    kernel_pss = [mb(k) for k in kernels]
+    return {
+        "server_pss": server,
+        "service_pss": service,
+        "kernel_pss": [k for k in kernel_pss if k > 0],
+        "kernels_with_torch": sum(has_torch(k.pid) for k in kernels),
+        "total_pss": server + service + sum(kernel_pss),
+    }
+
+
 class PeakSampler(threading.Thread):
     """Samples the total unique memory once a second while visitors come and go."""
 
@@ -313,12 +459,14 @@ async def visit(
         record.page_s = time.perf_counter() - started
         await page.locator("textarea").first.fill(SENTENCES[record.index % len(SENTENCES)])
         pressed = time.perf_counter()
+        record.pressed_at = pressed
         await page.get_by_role("button", name="Run").click()
         done = page.locator("text=/✓ WER|⚠/").first
         await done.wait_for()
         status = (await done.inner_text()).strip()
         if status.startswith("✓"):
-            record.result_s = time.perf_counter() - pressed
+            record.finished_at = time.perf_counter()
+            record.result_s = record.finished_at - pressed
         record.status = status
         record.error = "" if status.startswith("✓") else status
     except Exception as exc:  # a failed visitor is a figure of the report, not a crash
@@ -366,6 +514,8 @@ def run(
     pool_size: int | None = None,
     cull_idle_s: int = 0,
     proposed: bool = True,
+    mode: str = "service",
+    models: str = "bundled",
 ) -> Report:
     if not 1 <= sessions <= MAX_SESSIONS:
         raise ValueError(f"sessions must be between 1 and {MAX_SESSIONS}")
@@ -373,7 +523,7 @@ def run(
         raise RuntimeError(f"No Chromium at {CHROMIUM}: apt-get install chromium.")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="speechlab-load-") as tmp:
-        server = Server(pool_size, cull_idle_s, Path(tmp), proposed)
+        server = Server(pool_size, cull_idle_s, Path(tmp), proposed, mode, models)
         if pool_size is None:
             pool_size = served_pool_size()
         try:
@@ -393,6 +543,9 @@ def run(
 
             def measure() -> None:
                 held_memory.update(memory(server.process.pid))
+                held_memory.update(
+                    pss(server.process.pid, server.service.pid if server.service else None)
+                )
 
             visits = asyncio.run(drive(server.url, sessions, timeout_s, measure))
             sampler.stop()
@@ -406,6 +559,16 @@ def run(
 
     def worst(values: list[float]) -> float | None:
         return max(values) if values else None
+
+    def p95(values: list[float]) -> float | None:
+        if not values:
+            return None
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+    pressed = [v.pressed_at for v in visits if v.pressed_at is not None]
+    finished = [v.finished_at for v in ok if v.finished_at is not None]
+    span = (max(finished) - min(pressed)) if pressed and finished else 0.0
 
     pages = [v.page_s for v in visits if v.page_s is not None]
     results = [v.result_s for v in ok if v.result_s is not None]
@@ -431,6 +594,15 @@ def run(
         total_uss_mb=round(total_uss, 1),
         peak_total_uss_mb=round(max(sampler.peak_mb, total_uss), 1),
         idle_kernels_before=idle_kernels,
+        mode=mode,
+        models=models,
+        page_p95_s=p95(pages),
+        result_p95_s=p95(results),
+        results_per_min=round(60 * len(ok) / span, 2) if span > 0 else None,
+        total_pss_mb=round(held_memory.get("total_pss", 0.0), 1),
+        service_pss_mb=round(held_memory.get("service_pss", 0.0), 1),
+        kernel_pss_mb=[round(x, 1) for x in held_memory.get("kernel_pss", [])],
+        kernels_with_torch=int(held_memory.get("kernels_with_torch", 0)),
         wall_s=round(time.perf_counter() - started, 1),
         cpus=os.cpu_count() or 0,
         settings={
@@ -457,6 +629,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--as-is", action="store_true", help="without the settings proposed for make dashboard"
     )
+    parser.add_argument(
+        "--mode",
+        choices=MODES,
+        default="service",
+        help="service: one shared model service; per-kernel: each kernel loads its own models",
+    )
+    parser.add_argument("--models", choices=MODEL_SETS, default="bundled")
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
     config = CONFIGS[args.config]
@@ -466,6 +645,8 @@ def main(argv: list[str] | None = None) -> int:
         pool_size=config["pool_size"] if args.pool_size is None else args.pool_size,
         cull_idle_s=args.cull_idle,
         proposed=not args.as_is,
+        mode=args.mode,
+        models=args.models,
     )
     for line in report.lines():
         print(line)

@@ -31,7 +31,7 @@ from lab.audio import Audio
 from lab.errors import BackendError, InvalidTextError
 from lab.results import SentenceSynthesis, Synthesis
 from lab.text import check_text, prepare_for_speech, split_sentences
-from lab.tiny import UNTRAINED_MARKER
+from lab.tiny import LENGTH_RATIO_KEY, UNTRAINED_MARKER
 from lab.voices import Voice, available_voices, get_voice
 
 PAUSE_S = 0.2
@@ -99,6 +99,10 @@ class SpeechT5Synthesizer:
         processor = SpeechT5Processor.from_pretrained(str(model))
         acoustic = SpeechT5ForTextToSpeech.from_pretrained(str(model))
         hifigan = SpeechT5HifiGan.from_pretrained(str(vocoder))
+        ratio = getattr(acoustic.config, LENGTH_RATIO_KEY, None)
+        if ratio:
+            options.setdefault("minlenratio", float(ratio))
+            options.setdefault("maxlenratio", float(ratio))
         return cls(
             acoustic, processor, hifigan, name or str(model), voice_source=voice_source, **options
         )
