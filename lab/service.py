@@ -144,9 +144,10 @@ def client() -> Any:
     with _lock:
         if _client is not None and getattr(_client, "status", "running") == "running":
             return _client
-        if _client is not None:
+        if _client is not None:  # it was connected and lost the service: say so, once
             _close_quietly(_client)
             _client = None
+            raise ServiceUnavailableError(_UNAVAILABLE)
         if not _listening(addr):
             port = _local_port(addr)
             if port is None or os.environ.get(AUTOSTART_ENV, "") != "1":
