@@ -1,5 +1,6 @@
 """Scores for one reference/hypothesis pair: jiwer for WER, CER and the word alignment; sacrebleu for
-BLEU and chrF; optionally the perplexity of both texts under a small causal language model."""
+BLEU and chrF; the perplexity of both texts under PocketSphinx's bundled 3-gram language model
+(on by default, offline) and optionally under a causal language model."""
 
 from __future__ import annotations
 
@@ -21,12 +22,14 @@ def score(
     hypothesis: str | Recognition,
     *,
     language_model: str | Path | None = None,
+    ngram: bool = True,
 ) -> Scores:
     """Compare what was meant with what was heard, after :func:`lab.text.normalize_for_scoring`.
 
     ``hypothesis`` may be a :class:`Recognition`: its confidence is then carried into the scores.
     ``language_model`` (hub id or folder of a causal LM) adds perplexities; when it cannot be
-    loaded they stay None and ``notes`` says why.
+    loaded they stay None and ``notes`` says why. ``ngram`` (on by default) adds the perplexity
+    of both texts under PocketSphinx's bundled 3-gram model (loaded once per process).
     """
     confidence = None
     if isinstance(hypothesis, Recognition):
@@ -52,6 +55,9 @@ def score(
             ppl_hyp = perplexity(hyp, language_model) if hyp else None
         except LabError as exc:
             notes.append(f"Perplexity skipped: {exc}")
+    ngram_ref = ngram_hyp = None
+    if ngram:
+        ngram_ref, ngram_hyp = _ngram_perplexities(reference, hypothesis, notes)
     return Scores(
         reference=ref,
         hypothesis=hyp,
@@ -67,8 +73,30 @@ def score(
         confidence=confidence,
         perplexity_reference=ppl_ref,
         perplexity_hypothesis=ppl_hyp,
+        ngram_perplexity_reference=ngram_ref,
+        ngram_perplexity_hypothesis=ngram_hyp,
         notes=tuple(notes),
     )
+
+
+def _ngram_perplexities(
+    reference: str, hypothesis: str, notes: list[str]
+) -> tuple[float | None, float | None]:
+    # the texts as written, not as normalised for WER: the LM spells "don't" with its apostrophe
+    from lab.quality import lm_words, ngram_perplexity
+
+    out: list[float | None] = []
+    for text in (reference, hypothesis):
+        if not lm_words(text):
+            out.append(None)
+            continue
+        try:
+            value = ngram_perplexity(text)
+        except LabError as exc:
+            notes.append(f"n-gram perplexity skipped: {exc}")
+            return None, None
+        out.append(None if math.isnan(value) else value)
+    return out[0], out[1]
 
 
 def corpus_scores(references: list[str], hypotheses: list[str]) -> dict[str, float]:

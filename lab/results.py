@@ -159,6 +159,10 @@ class Scores:
     """The recogniser's own confidence (mean log-prob of its CTC path), where it has one."""
     perplexity_reference: float | None = None
     perplexity_hypothesis: float | None = None
+    ngram_perplexity_reference: float | None = None
+    """Perplexity of the reference under PocketSphinx's bundled 3-gram LM (see lab.quality)."""
+    ngram_perplexity_hypothesis: float | None = None
+    """The same for the hypothesis: a recogniser's fluent-but-wrong guesses score low here too."""
     notes: tuple[str, ...] = ()
     """Notices about the scoring, e.g. why perplexity is missing."""
 
