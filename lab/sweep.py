@@ -246,10 +246,10 @@ def run_sweep(
         raise LabError(f"synthesize_on must be 'here' or 'workers', not {synthesize_on!r}.")
     if synthesize_on == "workers" and client is None:
         raise LabError("synthesize_on='workers' needs a dask client: pass client=Client(...).")
-    from lab.noise import NOISE_KINDS
+    from lab.noise import SNR_NOISES
 
-    if noise not in NOISE_KINDS:
-        raise LabError(f"Unknown noise kind {noise!r}: choose one of {', '.join(NOISE_KINDS)}.")
+    if noise not in SNR_NOISES:
+        raise LabError(f"Unknown noise kind {noise!r}: choose one of {', '.join(SNR_NOISES)}.")
     total = len(sentence_list) * len(recognizer_names) * len(snr_list)
     report = _progress(progress, total)
     if client is not None:
