@@ -5,6 +5,10 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8866
 PYTEST_ARGS ?=
+SERVICE_PORT ?= 8787
+# Megabytes of model weights the shared model service keeps loaded (empty: no limit)
+SERVICE_BUDGET_MB ?=
+SHELL := /bin/bash
 
 .PHONY: install dashboard test lint benchmark loadtest clean
 
@@ -16,7 +20,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -e ".[dev]"
 	touch $@
 
+# One model service for every page (models load once per machine), then Voila; stopping Voila
+# stops the service too.
 dashboard: install
+	$(VENV)/bin/speechlab service start --port $(SERVICE_PORT) --preload default \
+		$(if $(SERVICE_BUDGET_MB),--budget-mb $(SERVICE_BUDGET_MB))
+	trap '$(VENV)/bin/speechlab service stop --port $(SERVICE_PORT) >/dev/null' EXIT; \
+	SPEECHLAB_SERVICE=tcp://127.0.0.1:$(SERVICE_PORT) SPEECHLAB_SERVICE_AUTOSTART=1 \
+	SPEECHLAB_SERVICE_PRELOAD=default \
 	$(VENV)/bin/voila notebooks/dashboards --no-browser --Voila.ip=$(HOST) --port=$(PORT) \
 		--Voila.config_file_paths=notebooks/dashboards
 

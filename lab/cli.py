@@ -314,7 +314,11 @@ def build_parser() -> argparse.ArgumentParser:
     svc.add_argument(
         "--budget-mb", type=float, metavar="MB", help="model weights kept loaded (LRU beyond)"
     )
-    svc.add_argument("--preload", metavar="NAMES", help="comma-separated models to load at start")
+    svc.add_argument(
+        "--preload",
+        metavar="NAMES",
+        help="comma-separated models to load at start ('default': the pair dashboards open with)",
+    )
     svc.add_argument(
         "--in-process",
         action="store_true",

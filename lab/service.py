@@ -28,7 +28,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -307,8 +307,11 @@ def start(
     separate_worker: bool = True,
     wait: bool = True,
     log: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start ``speechlab service serve`` in the background and (``wait``) until it answers."""
+    """Start ``speechlab service serve`` in the background and (``wait``) until it answers.
+
+    ``env``: the service's environment (default: this process's), e.g. its ``HF_HOME``."""
     command = [sys.executable, "-m", "lab.cli", "service", "serve", "--port", str(port)]
     command += ["--threads", str(threads)]
     if budget_mb:
@@ -317,7 +320,7 @@ def start(
         command += ["--preload", ",".join(preload)]
     if not separate_worker:
         command += ["--in-process"]
-    env = {k: v for k, v in os.environ.items() if k != SERVICE_ENV}
+    env = {k: v for k, v in (os.environ if env is None else env).items() if k != SERVICE_ENV}
     log_path = Path(log) if log else _state_dir() / f"service-{port}.log"
     with open(log_path, "ab") as out:
         process = subprocess.Popen(
@@ -402,6 +405,10 @@ def serve(
         memory_limit=0,
     )
     names = [n.strip() for n in preload if n.strip()]
+    if "default" in names:  # the pair the dashboards open with
+        from lab.models import default_pair
+
+        names = [*default_pair()[:2], *(n for n in names if n != "default")]
     if names:
         from lab.models import KNOWN_MODELS, RECOGNIZER, SYNTHESIZER
 

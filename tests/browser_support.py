@@ -43,6 +43,9 @@ class VoilaServer:
     ready_s: float = 0.0
     """Seconds from launch until the server answered HTTP."""
     extra: dict = field(default_factory=dict)
+    service: subprocess.Popen | None = None
+    """The model service the pages use, as ``make dashboard`` starts one."""
+    service_address: str = ""
 
     def render_url(self, notebook: str) -> str:
         return f"{self.url}/voila/render/{notebook}"
@@ -51,27 +54,45 @@ class VoilaServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+        for process in (self.process, self.service):
+            if process is None or process.poll() is not None:
+                continue
+            os.killpg(process.pid, signal.SIGTERM)
             try:
-                self.process.wait(timeout=15)
+                process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
 
 
 def start_voila(
-    log_path: Path, env: dict[str, str | None] | None = None, timeout_s: float = 60
+    log_path: Path,
+    env: dict[str, str | None] | None = None,
+    timeout_s: float = 60,
+    service: bool = True,
 ) -> VoilaServer:
     """Launch Voilà in its own process group and wait until it answers on its port.
 
     ``env`` adds variables to this process's environment; a None value removes one.
+    ``service``: as ``make dashboard``, a model service on a free port serves every page's
+    models (False: each kernel loads its own).
     """
+    from lab import service as model_service
+
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     merged = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **(env or {})}
     full_env = {k: v for k, v in merged.items() if v is not None}
+    full_env.pop(model_service.SERVICE_ENV, None)
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    service_process = None
+    if service:
+        service_port = free_port()
+        service_process = model_service.start(
+            service_port, env=full_env, log=log_path.with_suffix(".service.log")
+        )
+        full_env[model_service.SERVICE_ENV] = f"tcp://127.0.0.1:{service_port}"
+        full_env[model_service.AUTOSTART_ENV] = "1"
     log = log_path.open("w")
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -82,7 +103,8 @@ def start_voila(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    server = VoilaServer(process, url, started, log_path)
+    server = VoilaServer(process, url, started, log_path, service=service_process)
+    server.service_address = full_env.get(model_service.SERVICE_ENV, "")
     deadline = started + timeout_s
     while time.perf_counter() < deadline:
         if process.poll() is not None:
