@@ -45,15 +45,15 @@ def unit_errors(reference: str, hypothesis: str, unit: str = "word") -> list[int
     if not ref:
         raise LabError("The reference has no words left after normalisation.")
     if unit == "word":
-        out = jiwer.process_words(ref, hyp)
+        chunks = jiwer.process_words(ref, hyp).alignments[0]
         n = len(ref.split())
     elif unit == "char":
-        out = jiwer.process_characters(ref, hyp)
+        chunks = jiwer.process_characters(ref, hyp).alignments[0]
         n = len(ref)
     else:
         raise LabError(f"unit must be 'word' or 'char', not {unit!r}.")
     errors = [0] * n
-    for chunk in out.alignments[0]:
+    for chunk in chunks:
         if chunk.type in ("substitute", "delete"):
             for i in range(chunk.ref_start_idx, chunk.ref_end_idx):
                 errors[i] += 1
