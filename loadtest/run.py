@@ -233,11 +233,18 @@ def neural_models(folder: Path = FULL_SIZE_DIR) -> dict[str, Any]:
     if not voice.is_file():
         xvector = np.random.default_rng(0).standard_normal(512).astype(np.float32)
         np.save(voice, xvector / np.linalg.norm(xvector))
-    synth = f"{folder / 'speecht5-steady'}+{folder / 'hifigan'}"
+    # one folder holding SpeechT5 with its vocoder, as the dashboards' models file names it
+    synth = folder / "speecht5-full"
+    synth.mkdir(exist_ok=True)
+    for item in (folder / "speecht5-steady").iterdir():
+        if not (synth / item.name).exists():
+            (synth / item.name).symlink_to(item)
+    if not (synth / "vocoder").exists():
+        (synth / "vocoder").symlink_to(folder / "hifigan", target_is_directory=True)
     return {
-        "synthesizers": [synth],
+        "synthesizers": [str(synth)],
         "recognizers": [str(folder / "wav2vec2-base")],
-        "voices": {"speecht5-steady": [str(voice)]},
+        "voices": {synth.name: [str(voice)]},
     }
 
 
