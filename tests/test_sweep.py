@@ -172,3 +172,15 @@ def test_warm_workers_serve_later_sweeps_without_restarting(local_rows):
     finally:
         sweep.stop_workers()
     assert sweep._live_workers is None
+
+
+def test_babble_is_a_sweep_noise_and_rows_match_roundtrip():
+    rows = list(
+        run_sweep(SENTENCES[1], ["pocketsphinx"], [20.0], synthesizer="piper", noise="babble",
+                  seed=4, workers=1)
+    )  # fmt: skip
+    (row,) = rows
+    trip = lab.roundtrip(SENTENCES[1], "piper", "pocketsphinx", snr_db=20.0, noise="babble", seed=4)
+    assert row.noise == "babble" and row.hypothesis == trip.recognition.text
+    with pytest.raises(LabError, match="white, pink, babble"):
+        next(run_sweep(["Hello there."], ["pocketsphinx"], [0.0], synthesizer="piper", noise="hum"))
