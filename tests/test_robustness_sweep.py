@@ -174,3 +174,23 @@ def test_background_sweep_can_be_stopped_and_keeps_its_rows():
     view.run_button.click()
     view.thread.join(timeout=120)
     assert view.status.kind == "ok" and len(view.rows) == 1
+
+
+def test_a_finished_sweep_lists_each_recognizers_snr_at_50_percent_wer():
+    from lab.robustness import snr50
+
+    view = RobustnessSweep(["pocketsphinx"], synthesizer="piper", sentences=SENTENCES,
+                           snrs="40, 10", workers=1)  # fmt: skip
+    assert "babble" in view.noise.options
+    view.noise.value = "babble"
+    view.run_button.click()
+    assert view.status.kind == "ok", view.status.message
+    (expected,) = snr50(view.rows, resamples=500)
+    assert "in babble noise" in view.snr50.value and "pocketsphinx" in view.snr50.value
+    if expected.snr_db is None:
+        assert expected.note in view.snr50.value
+    else:
+        assert f"{expected.snr_db:.1f} dB" in view.snr50.value
+    view.snrs.value = "clean"
+    view.run_button.click()
+    assert view.snr50.value == ""  # one SNR: no curve to cross

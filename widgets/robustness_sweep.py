@@ -1,8 +1,10 @@
 """How fast recognition falls apart as noise rises: WER (or CER) against SNR, one line per
-recogniser, drawn as the sweep's rows arrive, with the rows as a CSV download at the end."""
+recogniser, drawn as the sweep's rows arrive, with the rows as a CSV download and each
+recogniser's SNR at 50 % WER (with its bootstrap interval) at the end."""
 
 from __future__ import annotations
 
+import html
 import math
 import threading
 import time
@@ -16,7 +18,8 @@ import plotly.graph_objects as go
 
 from lab.errors import LabError
 from lab.metrics import corpus_scores
-from lab.noise import NOISE_KINDS
+from lab.noise import SNR_NOISES
+from lab.robustness import snr50
 from lab.sweep import SweepRow, rows_to_csv, run_sweep
 from widgets._common import StatusLine, busy, set_visible, untrained_badge
 from widgets.listening_test import csv_link
@@ -111,7 +114,7 @@ class RobustnessSweep(w.VBox):
             rows=min(5, len(names)),
         )
         self.snrs = w.Text(value=snrs, description="SNR (dB)")
-        self.noise = w.Dropdown(options=list(NOISE_KINDS), value="white", description="Noise")
+        self.noise = w.Dropdown(options=list(SNR_NOISES), value="white", description="Noise")
         self.seed = w.BoundedIntText(value=0, min=0, max=2**31 - 1, description="Seed")
         self.metric = w.ToggleButtons(options=list(METRICS), value="WER", description="Plot")
         self.run_button = w.Button(description="Run sweep", button_style="primary", icon="play")
@@ -121,6 +124,8 @@ class RobustnessSweep(w.VBox):
         self.status = StatusLine()
         self.badge = w.HTML()
         self.download = w.HTML()
+        self.snr50 = w.HTML()
+        """Each recogniser's SNR at 50 % WER once a sweep with two or more SNRs ends."""
         self.figure = go.FigureWidget(
             layout=go.Layout(
                 xaxis={"title": {"text": "SNR (dB)"}},
@@ -149,6 +154,7 @@ class RobustnessSweep(w.VBox):
                 self.status,
                 self.metric,
                 self.figure,
+                self.snr50,
                 self.download,
             ],
             **kwargs,
@@ -225,6 +231,7 @@ class RobustnessSweep(w.VBox):
                 self.running = False
                 set_visible(self.stop_button, False)
                 self._offer_csv()
+                self._show_snr50()
         if stopped:
             self.status.show(
                 f"Stopped: {len(self.rows)} of {total} jobs in "
@@ -261,6 +268,7 @@ class RobustnessSweep(w.VBox):
             self.progress.value = 0
             self.progress_label.value = f"0 of {total} jobs"
             self.download.value = ""
+            self.snr50.value = ""
             self.badge.value = ""
         set_visible(self.progress, True)
 
@@ -319,3 +327,29 @@ class RobustnessSweep(w.VBox):
             self.download.value = csv_link(
                 rows_to_csv(ordered), CSV_FILENAME, f"Download {len(ordered)} rows (CSV)"
             )
+
+    def _show_snr50(self) -> None:
+        try:
+            found = snr50(self.rows, resamples=500)
+        except LabError:  # fewer than two SNRs: no curve to cross
+            found = []
+        if not found:
+            self.snr50.value = ""
+            return
+        items = []
+        for r in found:
+            name = html.escape(_label(r.recognizer))
+            if r.snr_db is None:
+                items.append(f"<li>{name}: {html.escape(r.note)}</li>")
+                continue
+            low = "below the swept range" if r.ci_low is None else f"{r.ci_low:.1f}"
+            high = "above the swept range" if r.ci_high is None else f"{r.ci_high:.1f}"
+            items.append(
+                f"<li>{name}: <b>{r.snr_db:.1f} dB</b> (95 % interval {low} to {high}, "
+                f"{r.sentences} sentences)</li>"
+            )
+        self.snr50.value = (
+            f"<div class='speechlab-snr50'>SNR at 50 % WER in {html.escape(self.noise.value)} "
+            f"noise (lower is more robust; interval: sentences drawn again with replacement):"
+            f"<ul>{''.join(items)}</ul></div>"
+        )
