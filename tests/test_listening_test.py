@@ -68,7 +68,8 @@ def test_full_session_stores_every_answer_and_offers_csv(tmp_path):
     by_clip = {r["clip_id"]: r for r in rows}
     for clip_id in order[1:]:
         assert float(by_clip[clip_id]["wer"]) == 0.0
-    assert "MOS" in view.results.value
+    assert "MOS (t-based 95 %)" in view.results.value
+    assert "trapping clip" in view.results.value and "Left out" not in view.results.value
 
 
 def test_missing_answers_are_refused_without_saving(tmp_path):
@@ -130,3 +131,18 @@ def _descendants(widget):
     for child in getattr(widget, "children", ()):
         out.extend(_descendants(child))
     return out
+
+
+def test_results_name_the_raters_the_trapping_clip_left_out(tmp_path):
+    store = ListeningStore(tmp_path / "r.sqlite")
+    trap_audio = Audio(np.zeros(1600, np.float32), 16_000)
+    store.add_clips(
+        [*_clips(), Clip("trap", trap_audio, "please rate this two", "trap", "trap", 2)]
+    )
+    for rater, answer in (("ann", 2), ("bob", 5)):
+        session = store.start_session(rater, seed=1)
+        for clip_id in session.clip_ids:
+            store.rate(session.session_id, clip_id, answer if clip_id == "trap" else 4)
+    view = ListeningTest(store)
+    assert "Left out: bob." in view.results.value
+    assert "trap" not in view.results.value.split("</table>")[0]  # not a system in the table

@@ -15,7 +15,7 @@ from pathlib import Path
 import ipywidgets as w
 
 from lab.errors import LabError
-from lab.listening import NATURALNESS_LABELS, Clip, ListeningStore, Session
+from lab.listening import NATURALNESS_LABELS, SCREENING_RULES, Clip, ListeningStore, Session
 from widgets._common import GuardedButton, StatusLine, set_visible
 from widgets.audio_player import AudioPlayer
 
@@ -215,22 +215,33 @@ class ListeningTest(w.VBox):
             self.results.value = ""
             return
         rows = "".join(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
                 html.escape(s.system or "—"),
                 s.ratings,
                 "—"
                 if s.mos is None
                 else f"{s.mos:.2f}" + ("" if s.mos_ci95 is None else f" ± {s.mos_ci95:.2f}"),
+                "—"
+                if s.z_mean is None
+                else f"{s.z_mean:+.2f}" + ("" if s.z_ci95 is None else f" ± {s.z_ci95:.2f}"),
                 "—" if s.wer is None else f"{s.wer:.1%}",
             )
             for s in summary
         )
         table = (
             "<table class='speechlab-mos'><tr><th>system</th><th>ratings</th>"
-            f"<th>MOS (95 %)</th><th>typed WER</th></tr>{rows}</table>"
+            "<th>MOS (t-based 95 %)</th><th>rater z-score</th><th>typed WER</th></tr>"
+            f"{rows}</table>"
         )
-        self.results.value = table + csv_link(
-            self.store.to_csv(), CSV_FILENAME, "Download ratings (CSV)"
+        left_out = self.store.screen_raters()
+        screening = f"<p class='speechlab-screening'>{html.escape(SCREENING_RULES)}"
+        if left_out:
+            screening += " Left out: " + html.escape(", ".join(sorted(left_out))) + "."
+        screening += "</p>"
+        self.results.value = (
+            table
+            + screening
+            + csv_link(self.store.to_csv(), CSV_FILENAME, "Download ratings (CSV)")
         )
 
     def _say(self, sentence: str, *, error: bool) -> None:
