@@ -141,6 +141,10 @@ class Report:
     kernel_pss_mb: list[float] = field(default_factory=list)
     kernels_with_torch: int = 0
     """Kernels that have libtorch mapped (none should, with the service)."""
+    server_cpu_s: float = 0.0
+    """CPU seconds of Voilà, its kernels and the service until every visitor had a result."""
+    browser_cpu_s: float = 0.0
+    """CPU seconds of the visitors' Chromium on the same machine (their laptops, in a workshop)."""
     settings: dict[str, Any] = field(default_factory=dict)
     visits: list[dict[str, Any]] = field(default_factory=list)
 
@@ -171,7 +175,8 @@ class Report:
             f"memory per kernel: {per_kernel}",
             f"memory in all: {self.total_uss_mb:.0f} MB unique, {self.total_rss_mb:.0f} MB resident "
             f"(Voilà itself {self.server_rss_mb:.0f} MB); peak {self.peak_total_uss_mb:.0f} MB unique",
-            f"{self.cpus} CPU cores, {self.wall_s:.0f} s in all",
+            f"{self.cpus} CPU cores, {self.wall_s:.0f} s in all; CPU time: server side "
+            f"{self.server_cpu_s:.0f} s, visitors' Chromium {self.browser_cpu_s:.0f} s",
             *(f"failure: {f}" for f in self.failures),
         ]
 
@@ -432,6 +437,27 @@ def pss(server_pid: int, service_pid: int | None) -> dict[str, Any]:
     }
 
 
+def cpu_seconds(server_pid: int, service_pid: int | None) -> dict[str, float]:
+    """CPU seconds used so far by the server side (Voilà, kernels, service) and by the
+    visitors' Chromium, which on a real workshop runs on the visitors' own machines."""
+    import psutil
+
+    def total(processes: list[Any]) -> float:
+        seconds = 0.0
+        for process in processes:
+            try:
+                times = process.cpu_times()
+                seconds += times.user + times.system
+            except psutil.Error:
+                continue
+        return seconds
+
+    me = psutil.Process()
+    browsers = [p for p in me.children(recursive=True) if "chrom" in p.name().lower()]
+    server = _tree(server_pid) + (_tree(service_pid) if service_pid else [])
+    return {"server_cpu_s": total(server), "browser_cpu_s": total(browsers)}
+
+
 class PeakSampler(threading.Thread):
     """Samples the total unique memory once a second while visitors come and go."""
 
@@ -549,6 +575,9 @@ def run(
             held_memory: dict[str, Any] = {}
 
             def measure() -> None:
+                held_memory.update(
+                    cpu_seconds(server.process.pid, server.service.pid if server.service else None)
+                )
                 held_memory.update(memory(server.process.pid))
                 held_memory.update(
                     pss(server.process.pid, server.service.pid if server.service else None)
@@ -610,6 +639,8 @@ def run(
         service_pss_mb=round(held_memory.get("service_pss", 0.0), 1),
         kernel_pss_mb=[round(x, 1) for x in held_memory.get("kernel_pss", [])],
         kernels_with_torch=int(held_memory.get("kernels_with_torch", 0)),
+        server_cpu_s=round(held_memory.get("server_cpu_s", 0.0), 1),
+        browser_cpu_s=round(held_memory.get("browser_cpu_s", 0.0), 1),
         wall_s=round(time.perf_counter() - started, 1),
         cpus=os.cpu_count() or 0,
         settings={

@@ -46,7 +46,8 @@ def exported(script: Path) -> dict[str, str]:
     for command in commands(script):
         if command and command[0] == "export":
             name, _, value = command[1].partition("=")
-            env[name] = value
+            default = re.fullmatch(r"\$\{\w+:-(.*)\}", value)  # ${NAME:-default}
+            env[name] = default.group(1) if default else value
     return env
 
 
@@ -154,3 +155,33 @@ def test_voila_config_hides_tracebacks_and_post_build_installs_it():
     assert config["VoilaConfiguration"]["show_tracebacks"] is False
     copies = [c for c in commands(BINDER / "postBuild") if c and c[0] == "cp"]
     assert ["cp", "notebooks/dashboards/voila.json", "${HOME}/.jupyter/voila.json"] in copies
+
+
+def test_jupyter_server_gets_the_dashboards_settings():
+    """On Binder, Voilà runs inside Jupyter Server: culling, the IOPub wait, the upload size and
+    the no-traceback rule must be in the file Jupyter Server reads, equal to voila.json's."""
+    voila = json.loads((ROOT / "notebooks" / "dashboards" / "voila.json").read_text())
+    server = json.loads((BINDER / "jupyter_server_config.json").read_text())
+    assert server["MappingKernelManager"] == voila["MappingKernelManager"]
+    assert server["VoilaExecutor"] == voila["VoilaExecutor"]
+    assert server["ServerApp"]["tornado_settings"] == voila["Voila"]["tornado_settings"]
+    for key in ("show_tracebacks", "theme", "file_allowlist"):
+        assert server["VoilaConfiguration"][key] == voila["VoilaConfiguration"][key]
+    copies = [c for c in commands(BINDER / "postBuild") if c and c[0] == "cp"]
+    assert [
+        "cp",
+        "binder/jupyter_server_config.json",
+        "${HOME}/.jupyter/jupyter_server_config.json",
+    ] in copies
+
+
+def test_start_runs_the_model_service_with_a_budget_before_the_server():
+    started = exported(BINDER / "start")
+    assert started["SPEECHLAB_SERVICE"].startswith("tcp://127.0.0.1:")
+    assert started["SPEECHLAB_SERVICE_AUTOSTART"] == "1"
+    assert float(started["SPEECHLAB_MODEL_BUDGET_MB"]) < 2000  # a Binder session has 2 GB
+    runs = speechlab_commands(BINDER / "start")
+    assert runs and runs[0][:2] == ["service", "start"]
+    argv = [started.get(a[2:-1], a) if a.startswith("${") else a for a in runs[0]]
+    args = build_parser().parse_args([a for a in argv if a not in (">/dev/null", "2>&1", "&")])
+    assert args.in_process and args.budget_mb

@@ -63,13 +63,28 @@ def test_numpy_spectrograms_match_torchaudio(rate):
     n_fft = 1 << (win - 1).bit_length()
     with torch.inference_mode():
         samples = torch.from_numpy(audio.samples.copy())
-        mel = torchaudio.transforms.MelSpectrogram(
-            sample_rate=rate, n_fft=n_fft, win_length=win, hop_length=hop, n_mels=80,
-            f_min=0.0, f_max=rate / 2, power=2.0, center=True,
-        )(samples).numpy().T
-        lin = torchaudio.transforms.Spectrogram(
-            n_fft=n_fft, win_length=win, hop_length=hop, power=2.0, center=True
-        )(samples).numpy().T
+        mel = (
+            torchaudio.transforms.MelSpectrogram(
+                sample_rate=rate,
+                n_fft=n_fft,
+                win_length=win,
+                hop_length=hop,
+                n_mels=80,
+                f_min=0.0,
+                f_max=rate / 2,
+                power=2.0,
+                center=True,
+            )(samples)
+            .numpy()
+            .T
+        )
+        lin = (
+            torchaudio.transforms.Spectrogram(
+                n_fft=n_fft, win_length=win, hop_length=hop, power=2.0, center=True
+            )(samples)
+            .numpy()
+            .T
+        )
     ours_mel = log_mel_spectrogram(audio, top_db=200)
     ours_lin = linear_spectrogram(audio, top_db=200)
     assert ours_mel.values.shape == mel.shape
