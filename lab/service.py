@@ -321,6 +321,10 @@ def start(
     if not separate_worker:
         command += ["--in-process"]
     env = {k: v for k, v in (os.environ if env is None else env).items() if k != SERVICE_ENV}
+    # dozens of request threads each get a malloc arena by default, and evicted models' memory
+    # stays in them; two arenas and eager trimming give it back to the machine
+    env.setdefault("MALLOC_ARENA_MAX", "2")
+    env.setdefault("MALLOC_TRIM_THRESHOLD_", "65536")
     log_path = Path(log) if log else _state_dir() / f"service-{port}.log"
     with open(log_path, "ab") as out:
         process = subprocess.Popen(
@@ -374,6 +378,8 @@ def serve(
     import signal
 
     os.environ.pop(SERVICE_ENV, None)
+    # the pages enforce their allowlists before they ask; the service loads what they ask for
+    os.environ.pop("SPEECHLAB_ALLOWED_MODELS", None)
     os.environ[worker.IN_WORKER_ENV] = "1"
     if budget_mb:
         os.environ["SPEECHLAB_MODEL_BUDGET_MB"] = str(budget_mb)
