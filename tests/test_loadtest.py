@@ -51,3 +51,6 @@ def test_ci_configuration_holds_every_visitor(tmp_path):
     assert all(100 < uss < 4000 for uss in report["kernel_uss_mb"])
     assert report["total_uss_mb"] > sum(report["kernel_uss_mb"])
     assert "visitors 3: held 3, failures 0" in done.stdout
+    # the pages ran on the shared model service: no kernel loaded torch
+    assert report["mode"] == "service" and report["kernels_with_torch"] == 0
+    assert report["service_pss_mb"] > 0 and all(k < 300 for k in report["kernel_rss_mb"])
