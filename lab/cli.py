@@ -206,27 +206,21 @@ def _cmd_service(args: argparse.Namespace) -> int:
 
     addr = f"tcp://127.0.0.1:{args.port}"
     preload = [n.strip() for n in (args.preload or "").split(",") if n.strip()]
+    options: dict[str, Any] = {
+        "threads": args.threads,
+        "budget_mb": args.budget_mb,
+        "preload": preload,
+        "separate_worker": not args.in_process,
+    }
     if args.action == "serve":
-        service.serve(
-            args.port,
-            threads=args.threads,
-            budget_mb=args.budget_mb,
-            preload=preload,
-            separate_worker=not args.in_process,
-        )
+        service.serve(args.port, **options)
         return 0
     if args.action == "start":
         if service.running(addr):
             print(f"model service already running at {addr}")
             return 0
         _say(args, f"Starting the model service on {addr}…")
-        service.start(
-            args.port,
-            threads=args.threads,
-            budget_mb=args.budget_mb,
-            preload=preload,
-            separate_worker=not args.in_process,
-        )
+        service.start(args.port, **options)
         print(f"model service at {addr}; kernels use it with {service.SERVICE_ENV}={addr}")
         return 0
     if args.action == "stop":
