@@ -61,7 +61,7 @@ def test_dashboard_mode_refuses_models_outside_the_allowlist(dashboard, notebook
     namespace = dashboard(notebook)
     allowed = lab.models.get_allowlist()
     assert allowed == frozenset(lab.models.KNOWN_MODELS)
-    assert "one_sentence" in namespace  # the page's own error display was set up
+    assert "error_box" in namespace  # the page's own error display was set up
     for request in NOT_OFFERED:
         with pytest.raises(ModelNotAllowedError) as refused:
             lab.models.get_recognizer(request)
