@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -360,6 +361,11 @@ def stop(addr: str = DEFAULT_ADDRESS) -> bool:
     deadline = time.monotonic() + 20
     while _listening(addr) and time.monotonic() < deadline:
         time.sleep(0.2)
+    port = _local_port(addr)
+    if port is not None and _listening(addr):  # it did not leave when asked: end its process
+        with contextlib.suppress(OSError, ValueError):
+            pid = int((_state_dir() / f"ready-{port}").read_text().split()[0])
+            os.kill(pid, signal.SIGTERM)
     return True
 
 
@@ -375,7 +381,6 @@ def serve(
     ``speechlab service serve``). A separate worker process is restarted by its nanny if it
     dies; ``separate_worker=False`` keeps everything in one process (least memory)."""
     import asyncio
-    import signal
 
     os.environ.pop(SERVICE_ENV, None)
     # the pages enforce their allowlists before they ask; the service loads what they ask for
@@ -427,7 +432,7 @@ def serve(
             failed = c.submit(worker.preload, pairs, pure=False).result()
         for line in failed:
             print(f"not preloaded: {line}", flush=True)
-    ready.write_text(cluster.scheduler_address)
+    ready.write_text(f"{os.getpid()} {cluster.scheduler_address}")
     print(f"model service at {cluster.scheduler_address}", flush=True)
 
     stopping = threading.Event()
