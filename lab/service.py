@@ -208,7 +208,7 @@ def call(function: Callable[..., Any], *args: Any, timeout: float = REQUEST_TIME
 
 # --- stand-ins for backends that live on the service ---------------------------------------
 class _Remote:
-    def __init__(self, info: worker.BackendInfo) -> None:
+    def __init__(self, info: worker.BackendInfo, request: str) -> None:
         self.info = info
         self.name = info.name
         self.sample_rate = info.sample_rate
@@ -216,7 +216,7 @@ class _Remote:
         self.has_emissions = info.has_emissions
         self.has_mel = info.has_mel
         self.untrained = info.untrained
-        self.request = info.name
+        self.request = request
         """The name the service loads it under (registry name, hub id or folder)."""
 
     def __repr__(self) -> str:
@@ -263,9 +263,8 @@ def remote(kind: str, name: str) -> RemoteSynthesizer | RemoteRecognizer:
             return _proxies[key]
     info: worker.BackendInfo = call(worker.describe, kind, name)
     proxy: RemoteSynthesizer | RemoteRecognizer = (
-        RemoteSynthesizer(info) if kind == "synthesizer" else RemoteRecognizer(info)
+        RemoteSynthesizer(info, name) if kind == "synthesizer" else RemoteRecognizer(info, name)
     )
-    proxy.request = name
     with _lock:
         _proxies[key] = proxy
     return proxy
